@@ -1,0 +1,220 @@
+//! Builds the application from settings: storage, queue, router and background work.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metrics_exporter_prometheus::PrometheusHandle;
+use quick_cache::sync::Cache;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+use crate::catalogue::{Concert, Schedule};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::http::auth::{QueueTokenHeader, hash_key};
+use crate::http::fallback;
+use crate::queue::embedded::EmbeddedQueue;
+use crate::queue::token::TokenCodec;
+use crate::queue::{GateTicket, Queue, QueueConfig};
+use crate::store::Store;
+use crate::users::User;
+use crate::{clock, demo, ops, telemetry, web};
+
+/// Largest request body accepted; larger is 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// How often the queue expires due tickets even when nobody calls (freed slots admit at once
+/// on leave and payment; this catches time-based expiry).
+const QUEUE_TICK: Duration = Duration::from_millis(200);
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub settings: Arc<Settings>,
+    pub admin_token_hash: [u8; 32],
+    /// API-key hash → user. Keys never change, so hits need no database.
+    pub auth_cache: Arc<Cache<[u8; 32], User>>,
+    /// Concerts and schedules never change once created; only their static fields are cached.
+    concerts: Arc<Cache<Uuid, Concert>>,
+    schedules: Arc<Cache<Uuid, Schedule>>,
+    pub metrics: PrometheusHandle,
+    /// Cancelled on shutdown: ends streams and background loops.
+    pub stop: CancellationToken,
+}
+
+impl AppState {
+    pub async fn concert(&self, id: Uuid) -> Result<Concert> {
+        if let Some(c) = self.concerts.get(&id) {
+            return Ok(c);
+        }
+        let c = self
+            .store
+            .concert(id)
+            .await?
+            .ok_or(Error::ConcertNotFound)?;
+        self.concerts.insert(id, c.clone());
+        Ok(c)
+    }
+
+    /// A schedule's fixed fields (window, seats, price, concert); not its live seat count.
+    pub async fn schedule(&self, id: Uuid) -> Result<Schedule> {
+        if let Some(s) = self.schedules.get(&id) {
+            return Ok(s);
+        }
+        let s = self
+            .store
+            .schedule(id, clock::now())
+            .await?
+            .ok_or(Error::ScheduleNotFound)?;
+        self.schedules.insert(id, s.clone());
+        Ok(s)
+    }
+
+    /// The live ticket behind a gated call's `X-Queue-Token`.
+    pub async fn queue_ticket(&self, token: QueueTokenHeader) -> Result<GateTicket> {
+        let token = token.0.ok_or(Error::QueueTokenRequired)?;
+        self.queue.gate(&token, clock::now()).await
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects everything and binds the listener (port 0 picks a free port, as tests do).
+    pub async fn build(settings: Settings) -> Result<Self> {
+        let metrics = telemetry::metrics_handle();
+        let store = crate::store::connect(&settings).await?;
+        let codec = TokenCodec::new(store.secret("queue-token").await?);
+        let config = QueueConfig {
+            active_limit: settings.queue_active_limit,
+            active_ttl: clock::millis(settings.queue_active_ttl),
+            idle_timeout: clock::millis(settings.queue_idle_timeout),
+        };
+        let queue: Arc<dyn Queue> = match &settings.redis_url {
+            Some(_) => return Err(Error::internal("REDIS_PENDING")),
+            None => {
+                Arc::new(EmbeddedQueue::start(codec, config, store.clone(), clock::now()).await?)
+            }
+        };
+        if settings.demo {
+            demo::seed(store.as_ref()).await?;
+        }
+        let admin_token = settings.admin_token.clone().unwrap_or_else(|| {
+            let (token, _) = crate::http::auth::new_api_key();
+            tracing::warn!(admin_token = %token, "ENCORE_ADMIN_TOKEN is not set; generated this admin token");
+            token
+        });
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
+        let state = AppState {
+            store,
+            queue,
+            admin_token_hash: hash_key(&admin_token),
+            settings: Arc::new(settings),
+            auth_cache: Arc::new(Cache::new(100_000)),
+            concerts: Arc::new(Cache::new(10_000)),
+            schedules: Arc::new(Cache::new(100_000)),
+            metrics,
+            stop: CancellationToken::new(),
+        };
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests, ends streams and background work,
+    /// and saves the embedded queue so nobody loses their place across a restart.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+        } = self;
+        spawn_background(&state);
+        let stop = state.stop.clone();
+        tracing::info!(addr = %listener.local_addr().map_err(Error::internal)?, "encore is serving");
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Streams end first so the graceful drain does not wait on them forever.
+            stop.cancel();
+        });
+        let served = serve.await.map_err(Error::internal);
+        state.stop.cancel();
+        state.queue.shutdown().await?;
+        served
+    }
+}
+
+fn spawn_background(state: &AppState) {
+    crate::reservations::sweeper::spawn(
+        state.store.clone(),
+        state.settings.sweep_interval,
+        state.stop.clone(),
+    );
+    let queue = state.queue.clone();
+    let stop = state.stop.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(QUEUE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = queue.tick(clock::now()).await {
+                tracing::debug!(error = %e, "queue tick failed; retrying");
+            }
+        }
+    });
+}
+
+/// The whole HTTP surface: the API under `/api/v1`, operations, and the web front.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(crate::users::handlers::router())
+        .merge(crate::catalogue::handlers::router())
+        .merge(crate::queue::handlers::router())
+        .merge(crate::reservations::handlers::router())
+        .merge(crate::wallet::handlers::router())
+        .merge(crate::payments::handlers::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+        .merge(web::router())
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::http::metrics::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(fallback::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,226 @@
+//! The one error type of the service, mapped once to an RFC 9457 `application/problem+json` answer.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every failure a handler can answer with. The variant names follow the contract's `code`s.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Validation(String),
+    #[error("missing or unknown API key")]
+    Unauthorized,
+    #[error("this call needs the admin token")]
+    Forbidden,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("request body is larger than the 1 MiB limit")]
+    PayloadTooLarge,
+    #[error("concert not found")]
+    ConcertNotFound,
+    #[error("schedule not found")]
+    ScheduleNotFound,
+    #[error("seat not found")]
+    SeatNotFound,
+    #[error("seat is held or sold")]
+    SeatUnavailable,
+    #[error("you already hold the maximum number of seats on this schedule")]
+    HoldLimitReached,
+    #[error("booking is not open for this schedule")]
+    BookingClosed,
+    #[error("reservation not found")]
+    ReservationNotFound,
+    #[error("reservation is not held")]
+    ReservationNotHeld,
+    #[error("reservation is already paid")]
+    AlreadyPaid,
+    #[error("the hold on this seat has expired")]
+    HoldExpired,
+    #[error("balance is lower than the price")]
+    InsufficientBalance,
+    #[error("balance would pass 1,000,000,000,000")]
+    BalanceLimit,
+    #[error("this Idempotency-Key was used with another request body")]
+    IdempotencyKeyReused,
+    #[error("payment not found")]
+    PaymentNotFound,
+    #[error("this call needs an X-Queue-Token header")]
+    QueueTokenRequired,
+    #[error("queue token is unknown or forged")]
+    QueueTokenInvalid,
+    #[error("queue ticket has expired; join the queue again")]
+    QueueTokenExpired,
+    #[error("queue token belongs to another user or concert")]
+    QueueTokenMismatch,
+    #[error("queue ticket is still waiting")]
+    QueueNotActive,
+    #[error("the waiting queue is unavailable")]
+    QueueUnavailable(String),
+    #[error("the database is unavailable")]
+    DatabaseUnavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The problem document (RFC 9457) with the contract's stable `code`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+}
+
+impl Error {
+    pub fn validation(detail: impl Into<String>) -> Self {
+        Self::Validation(detail.into())
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Self::Internal(err.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use Error::*;
+        match self {
+            Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Unauthorized | QueueTokenRequired | QueueTokenInvalid => StatusCode::UNAUTHORIZED,
+            Forbidden | QueueTokenMismatch | QueueNotActive => StatusCode::FORBIDDEN,
+            RouteNotFound | ConcertNotFound | ScheduleNotFound | SeatNotFound
+            | ReservationNotFound | PaymentNotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            SeatUnavailable | HoldLimitReached | ReservationNotHeld | AlreadyPaid => {
+                StatusCode::CONFLICT
+            }
+            BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            HoldExpired | QueueTokenExpired => StatusCode::GONE,
+            InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
+            QueueUnavailable(_) | DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use Error::*;
+        match self {
+            Validation(_) => "VALIDATION_FAILED",
+            Unauthorized => "UNAUTHORIZED",
+            Forbidden => "FORBIDDEN",
+            RouteNotFound => "NOT_FOUND",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ConcertNotFound => "CONCERT_NOT_FOUND",
+            ScheduleNotFound => "SCHEDULE_NOT_FOUND",
+            SeatNotFound => "SEAT_NOT_FOUND",
+            SeatUnavailable => "SEAT_UNAVAILABLE",
+            HoldLimitReached => "HOLD_LIMIT_REACHED",
+            BookingClosed => "BOOKING_CLOSED",
+            ReservationNotFound => "RESERVATION_NOT_FOUND",
+            ReservationNotHeld => "RESERVATION_NOT_HELD",
+            AlreadyPaid => "ALREADY_PAID",
+            HoldExpired => "HOLD_EXPIRED",
+            InsufficientBalance => "INSUFFICIENT_BALANCE",
+            BalanceLimit => "BALANCE_LIMIT",
+            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            PaymentNotFound => "PAYMENT_NOT_FOUND",
+            QueueTokenRequired => "QUEUE_TOKEN_REQUIRED",
+            QueueTokenInvalid => "QUEUE_TOKEN_INVALID",
+            QueueTokenExpired => "QUEUE_TOKEN_EXPIRED",
+            QueueTokenMismatch => "QUEUE_TOKEN_MISMATCH",
+            QueueNotActive => "QUEUE_NOT_ACTIVE",
+            QueueUnavailable(_) => "QUEUE_UNAVAILABLE",
+            DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
+            Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The body a client sees. Server-side causes stay in the log, never in the body.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let code = self.code();
+        Problem {
+            kind: format!(
+                "urn:encore:problem:{}",
+                code.to_ascii_lowercase().replace('_', "-")
+            ),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: code.to_owned(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        use sqlx::Error as E;
+        match err {
+            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
+                Self::DatabaseUnavailable(err.to_string())
+            }
+            // PostgreSQL reports shutdown, lost connections and cancelled statements with these classes.
+            E::Database(ref db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
+            {
+                Self::DatabaseUnavailable(err.to_string())
+            }
+            other => Self::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// A problem document answer with the right content type.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, axum::Json(problem)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match &self {
+            Error::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Error::DatabaseUnavailable(cause) | Error::QueueUnavailable(cause) => {
+                tracing::warn!(%cause, code = self.code(), "backend unavailable")
+            }
+            _ => {}
+        }
+        problem_response(&self.problem())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_carries_code_status_and_a_type_uri() {
+        let p = Error::SeatUnavailable.problem();
+        assert_eq!(p.status, 409);
+        assert_eq!(p.code, "SEAT_UNAVAILABLE");
+        assert_eq!(p.kind, "urn:encore:problem:seat-unavailable");
+        assert_eq!(p.title, "Conflict");
+    }
+
+    #[test]
+    fn internal_detail_is_opaque() {
+        let p = Error::internal("secret connection string").problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("secret"));
+    }
+}

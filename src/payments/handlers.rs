@@ -1,0 +1,89 @@
+//! `POST /payments` and `GET /payments/{id}`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Payment;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{Error, Problem, Result};
+use crate::http::auth::AuthUser;
+use crate::http::extract::{IdempotencyKey, Json, Path};
+use crate::idempotency::{IdemKey, Outcome};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/payments", post(pay))
+        .route("/payments/{payment_id}", get(detail))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPayment {
+    pub reservation_id: Uuid,
+}
+
+#[utoipa::path(post, path = "/api/v1/payments", tag = "payments", request_body = NewPayment,
+    description = "Pays a held reservation from the wallet in one transaction; the payer's queue ticket for the \
+                   concert then expires. No queue token is needed. With an Idempotency-Key, a repeat with the same \
+                   body returns the first answer and charges nothing again.",
+    params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
+    responses((status = 201, body = Payment), (status = 401, body = Problem),
+              (status = 402, body = Problem, description = "INSUFFICIENT_BALANCE"),
+              (status = 404, body = Problem, description = "RESERVATION_NOT_FOUND"),
+              (status = 409, body = Problem, description = "ALREADY_PAID or RESERVATION_NOT_HELD"),
+              (status = 410, body = Problem, description = "HOLD_EXPIRED"),
+              (status = 422, body = Problem, description = "VALIDATION_FAILED or IDEMPOTENCY_KEY_REUSED")))]
+pub async fn pay(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdempotencyKey(key): IdempotencyKey,
+    Json(body): Json<NewPayment>,
+) -> Result<Response> {
+    let idem = IdemKey::new("payments", key, &body);
+    let now = clock::now();
+    let outcome = state
+        .store
+        .pay(user.0.id, body.reservation_id, now, idem.as_ref())
+        .await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            metrics::counter!("encore_payments_total", "result" => e.code()).increment(1);
+            return Err(e);
+        }
+    };
+    Ok(match outcome {
+        Outcome::Fresh(paid) => {
+            metrics::counter!("encore_payments_total", "result" => "paid").increment(1);
+            // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
+            if let Err(e) = state.queue.finish(user.0.id, paid.concert_id, now).await {
+                tracing::warn!(error = %e, "could not retire the payer's queue ticket");
+            }
+            (StatusCode::CREATED, JsonOut(paid.payment)).into_response()
+        }
+        Outcome::Replay(stored) => stored.into_response(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/payments/{paymentId}", tag = "payments",
+    params(("paymentId" = Uuid, Path)), security(("apiKey" = [])),
+    responses((status = 200, body = Payment), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn detail(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<JsonOut<Payment>> {
+    let p = state
+        .store
+        .payment(id, user.0.id)
+        .await?
+        .ok_or(Error::PaymentNotFound)?;
+    Ok(JsonOut(p))
+}

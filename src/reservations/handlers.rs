@@ -1,0 +1,129 @@
+//! `POST /reservations` (gated hold), the user's list and detail, and `DELETE` (cancel).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{HoldRequest, Reservation};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{Error, Problem, Result};
+use crate::http::auth::{AuthUser, QueueTokenHeader};
+use crate::http::extract::{Json, Path, Query};
+use crate::page::{Page, PageQuery};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reservations", post(hold).get(list))
+        .route("/reservations/{reservation_id}", get(detail).delete(cancel))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewReservation {
+    pub schedule_id: Uuid,
+    /// 1 to the schedule's seatCount.
+    pub seat_number: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/reservations", tag = "reservations", request_body = NewReservation,
+    description = "Gated: holds one seat until heldUntil = now + ENCORE_HOLD_TTL.",
+    params(("X-Queue-Token" = String, Header)), security(("apiKey" = [])),
+    responses((status = 201, body = Reservation),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem, description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
+              (status = 409, body = Problem, description = "SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED"),
+              (status = 410, body = Problem, description = "QUEUE_TOKEN_EXPIRED"),
+              (status = 422, body = Problem, description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
+pub async fn hold(
+    State(state): State<AppState>,
+    user: AuthUser,
+    token: QueueTokenHeader,
+    Json(body): Json<NewReservation>,
+) -> Result<(StatusCode, JsonOut<Reservation>)> {
+    let ticket = state.queue_ticket(token).await?;
+    let schedule = state.schedule(body.schedule_id).await?;
+    ticket.admits(&user.0, schedule.concert_id)?;
+    if body.seat_number < 1 {
+        return Err(Error::validation("seatNumber must be 1 or more"));
+    }
+    if body.seat_number > schedule.seat_count {
+        return Err(Error::SeatNotFound);
+    }
+    let now = clock::now();
+    if !schedule.booking_open(now) {
+        return Err(Error::BookingClosed);
+    }
+    let req = HoldRequest {
+        id: Uuid::now_v7(),
+        user_id: user.0.id,
+        concert_id: schedule.concert_id,
+        schedule_id: schedule.id,
+        seat_number: body.seat_number,
+        price: schedule.price,
+        now,
+        held_until: now + clock::millis(state.settings.hold_ttl),
+        max_holds: state.settings.max_holds_per_user,
+    };
+    let result = state.store.hold(&req).await;
+    let outcome = match &result {
+        Ok(_) => "held",
+        Err(Error::SeatUnavailable) => "seat_unavailable",
+        Err(Error::HoldLimitReached) => "limit",
+        Err(_) => "error",
+    };
+    metrics::counter!("encore_holds_total", "result" => outcome).increment(1);
+    Ok((StatusCode::CREATED, JsonOut(result?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/reservations", tag = "reservations", params(PageQuery),
+    description = "The user's own reservations, newest first.", security(("apiKey" = [])),
+    responses((status = 200, body = Page<Reservation>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<PageQuery>,
+) -> Result<JsonOut<Page<Reservation>>> {
+    let page = state.store.reservations(user.0.id, q.parse()?).await?;
+    let now = clock::now();
+    Ok(JsonOut(Page {
+        items: page.items.into_iter().map(|r| r.at(now)).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/reservations/{reservationId}", tag = "reservations",
+    params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
+    responses((status = 200, body = Reservation), (status = 401, body = Problem),
+              (status = 404, body = Problem, description = "RESERVATION_NOT_FOUND, also for another user's")))]
+pub async fn detail(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<JsonOut<Reservation>> {
+    let r = state
+        .store
+        .reservation(id, user.0.id)
+        .await?
+        .ok_or(Error::ReservationNotFound)?;
+    Ok(JsonOut(r.at(clock::now())))
+}
+
+#[utoipa::path(delete, path = "/api/v1/reservations/{reservationId}", tag = "reservations",
+    description = "Cancels a live hold; the seat is AVAILABLE at once.",
+    params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
+    responses((status = 200, body = Reservation), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "RESERVATION_NOT_HELD")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<JsonOut<Reservation>> {
+    Ok(JsonOut(
+        state.store.cancel(id, user.0.id, clock::now()).await?,
+    ))
+}

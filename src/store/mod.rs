@@ -1,0 +1,58 @@
+//! Persistence: one trait per feature, combined in `Store`, with one SQL implementation shared by
+//! the SQLite (embedded) and PostgreSQL (scaled) backends, chosen by the URL scheme at start.
+
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::catalogue::CatalogueStore;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::payments::PaymentStore;
+use crate::reservations::ReservationStore;
+use crate::users::UserStore;
+use crate::wallet::WalletStore;
+
+/// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot.
+#[async_trait]
+pub trait SystemStore: Send + Sync {
+    async fn ping(&self) -> Result<()>;
+    /// A 32-byte secret shared by every instance on this database, created on first use.
+    async fn secret(&self, name: &str) -> Result<[u8; 32]>;
+    async fn save_queue_snapshot(&self, json: &str) -> Result<()>;
+    /// The snapshot saved by the last graceful shutdown, removed so it is used once.
+    async fn take_queue_snapshot(&self) -> Result<Option<String>>;
+    /// No concert exists yet (the demo seeds only then).
+    async fn is_empty(&self) -> Result<bool>;
+}
+
+/// Everything the handlers need from the database.
+pub trait Store:
+    UserStore + CatalogueStore + ReservationStore + WalletStore + PaymentStore + SystemStore
+{
+}
+
+impl<T> Store for T where
+    T: UserStore + CatalogueStore + ReservationStore + WalletStore + PaymentStore + SystemStore
+{
+}
+
+/// Opens the database named by the URL and brings its schema up to date.
+pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>> {
+    let url = settings.database_url.as_str();
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::connect(url, settings.db_pool_size).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(
+            postgres::connect(url, settings.db_pool_size, settings.db_statement_timeout).await?,
+        ))
+    } else {
+        Err(Error::internal(format!(
+            "ENCORE_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}"
+        )))
+    }
+}

@@ -1,0 +1,47 @@
+//! The SQL implementation of every store trait, written once for SQLite and PostgreSQL.
+//!
+//! The statements use only what both dialects accept (`$n` parameters, `RETURNING`,
+//! `ON CONFLICT`, recursive CTEs, integer epoch-millisecond times), and each `impl_*!` macro is
+//! instantiated for both databases, so the two backends cannot drift apart. Invariants live in
+//! the statements: conditional updates decide every race, checks and unique indexes back them.
+//!
+//! Lock order, to rule out deadlocks on PostgreSQL: seat row, then user row, then reservation
+//! rows, then wallet row. Every transaction takes a subset of these in that order.
+
+pub(crate) mod catalogue;
+mod payments;
+mod reservations;
+mod system;
+mod users;
+pub(crate) mod wallet;
+
+pub(crate) use catalogue::impl_catalogue_store;
+pub(crate) use payments::impl_payment_store;
+pub(crate) use reservations::impl_reservation_store;
+pub(crate) use system::impl_system_store;
+pub(crate) use users::impl_user_store;
+pub(crate) use wallet::impl_wallet_store;
+
+/// A database behind two pools. SQLite: one writer connection (writes queue in the pool rather
+/// than failing with SQLITE_BUSY) and several readers. PostgreSQL: the same pool twice.
+pub struct SqlStore<DB: sqlx::Database> {
+    pub(crate) read: sqlx::Pool<DB>,
+    pub(crate) write: sqlx::Pool<DB>,
+}
+
+/// Every store trait for `SqlStore<$db>`.
+macro_rules! impl_all_stores {
+    ($db:ty) => {
+        $crate::store::sql::impl_user_store!($db);
+        $crate::store::sql::impl_catalogue_store!($db);
+        $crate::store::sql::impl_reservation_store!($db);
+        $crate::store::sql::impl_wallet_store!($db);
+        $crate::store::sql::impl_payment_store!($db);
+        $crate::store::sql::impl_system_store!($db);
+    };
+}
+pub(crate) use impl_all_stores;
+
+/// The columns of a reservation, in `Reservation`'s field order.
+pub(crate) const RESERVATION_COLS: &str =
+    "id, concert_id, schedule_id, seat_number, price, status, held_until, created_at, confirmed_at";

@@ -1,0 +1,91 @@
+//! `POST /users` and `GET /users/me`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::User;
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::http::auth::{AuthUser, new_api_key};
+use crate::http::extract::Json;
+use crate::{clock, error::Problem};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(create_user))
+        .route("/users/me", get(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// 1 to 100 characters.
+    pub name: String,
+}
+
+/// A new user with the API key, which is shown only in this answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedUser {
+    pub id: Uuid,
+    pub name: String,
+    pub api_key: String,
+}
+
+/// A display name: 1 to 100 characters, not blank.
+pub fn parse_name(name: &str) -> Result<String> {
+    let n = name.chars().count();
+    if n == 0 || n > 100 || name.trim().is_empty() {
+        return Err(Error::validation(
+            "name must be 1 to 100 characters and not blank",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = CreatedUser), (status = 422, body = Problem)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Json(body): Json<NewUser>,
+) -> Result<(StatusCode, JsonOut<CreatedUser>)> {
+    let name = parse_name(&body.name)?;
+    let (api_key, hash) = new_api_key();
+    let user = User {
+        id: Uuid::now_v7(),
+        name,
+    };
+    state.store.create_user(&user, &hash, clock::now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonOut(CreatedUser {
+            id: user.id,
+            name: user.name,
+            api_key,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("apiKey" = [])),
+    responses((status = 200, body = User), (status = 401, body = Problem)))]
+pub async fn me(user: AuthUser) -> JsonOut<User> {
+    JsonOut(user.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_to_hundred_chars() {
+        assert!(parse_name("").is_err());
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name(&"가".repeat(100)).is_ok());
+        assert!(parse_name(&"a".repeat(101)).is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! `GET /wallet`, `POST /wallet/charges` and `GET /wallet/transactions`.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ChargeReceipt, Transaction, Wallet};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{Error, Problem, Result};
+use crate::http::auth::AuthUser;
+use crate::http::extract::{IdempotencyKey, Json, Query};
+use crate::idempotency::{IdemKey, Outcome};
+use crate::money::Money;
+use crate::page::{Page, PageQuery};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/wallet", get(wallet))
+        .route("/wallet/charges", post(charge))
+        .route("/wallet/transactions", get(transactions))
+}
+
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("apiKey" = [])),
+    responses((status = 200, body = Wallet), (status = 401, body = Problem)))]
+pub async fn wallet(State(state): State<AppState>, user: AuthUser) -> Result<JsonOut<Wallet>> {
+    Ok(JsonOut(state.store.wallet(user.0.id).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCharge {
+    /// Whole won, 1 to ENCORE_MAX_CHARGE (default 10,000,000).
+    pub amount: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/wallet/charges", tag = "wallet", request_body = NewCharge,
+    description = "Tops the wallet up. With an Idempotency-Key, a repeat with the same body returns the first answer \
+                   and charges nothing again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.",
+    params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
+    responses((status = 200, body = ChargeReceipt), (status = 401, body = Problem),
+              (status = 422, body = Problem, description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
+pub async fn charge(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdempotencyKey(key): IdempotencyKey,
+    Json(body): Json<NewCharge>,
+) -> Result<Response> {
+    if !(1..=state.settings.max_charge).contains(&body.amount) {
+        return Err(Error::validation(format!(
+            "amount must be a whole number of won from 1 to {}",
+            state.settings.max_charge
+        )));
+    }
+    let idem = IdemKey::new("charges", key, &body);
+    let outcome = state
+        .store
+        .charge(user.0.id, Money(body.amount), clock::now(), idem.as_ref())
+        .await?;
+    Ok(match outcome {
+        Outcome::Fresh(receipt) => JsonOut(receipt).into_response(),
+        Outcome::Replay(stored) => stored.into_response(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/wallet/transactions", tag = "wallet", params(PageQuery),
+    description = "The ledger, newest first.", security(("apiKey" = [])),
+    responses((status = 200, body = Page<Transaction>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn transactions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<PageQuery>,
+) -> Result<JsonOut<Page<Transaction>>> {
+    Ok(JsonOut(
+        state.store.transactions(user.0.id, q.parse()?).await?,
+    ))
+}

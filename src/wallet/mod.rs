@@ -1,0 +1,82 @@
+//! The prepaid wallet: a balance that always equals the sum of its ledger and is never negative.
+
+pub mod handlers;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::clock::{self, Millis};
+use crate::error::{Error, Result};
+use crate::idempotency::{IdemKey, Outcome};
+use crate::money::Money;
+use crate::page::{Page, PageRequest};
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Wallet {
+    #[schema(value_type = i64)]
+    pub balance: Money,
+    #[serde(serialize_with = "clock::ser")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransactionKind {
+    Charge,
+    Payment,
+}
+
+impl TryFrom<String> for TransactionKind {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        match s.as_str() {
+            "CHARGE" => Ok(Self::Charge),
+            "PAYMENT" => Ok(Self::Payment),
+            other => Err(Error::internal(format!("unknown transaction kind {other}"))),
+        }
+    }
+}
+
+/// One ledger line: `amount` is positive for a CHARGE, negative for a PAYMENT.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Transaction {
+    pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub kind: TransactionKind,
+    #[schema(value_type = i64)]
+    pub amount: Money,
+    #[schema(value_type = i64)]
+    pub balance_after: Money,
+    pub reservation_id: Option<Uuid>,
+    #[serde(serialize_with = "clock::ser")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Millis,
+}
+
+/// The answer to a charge.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChargeReceipt {
+    #[schema(value_type = i64)]
+    pub balance: Money,
+    pub transaction: Transaction,
+}
+
+#[async_trait]
+pub trait WalletStore: Send + Sync {
+    async fn wallet(&self, user_id: Uuid) -> Result<Wallet>;
+    /// Adds `amount` and writes a CHARGE line in one transaction; `BALANCE_LIMIT` past the cap.
+    async fn charge(
+        &self,
+        user_id: Uuid,
+        amount: Money,
+        now: Millis,
+        idem: Option<&IdemKey>,
+    ) -> Result<Outcome<ChargeReceipt>>;
+    async fn transactions(&self, user_id: Uuid, page: PageRequest) -> Result<Page<Transaction>>;
+}
