@@ -1,0 +1,322 @@
+//! The harness: a real encore on port 0 with its own database per test, driven over HTTP.
+//!
+//! `ENCORE_TEST_BACKEND=postgres` runs the same tests on PostgreSQL + Redis: each test gets a
+//! fresh PostgreSQL database and its own Redis key prefix. The default is SQLite + the embedded
+//! queue, which needs nothing installed.
+
+use std::time::Duration;
+
+use encore::config::Settings;
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const ADMIN: &str = "test-admin-token";
+
+pub fn backend() -> String {
+    std::env::var("ENCORE_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("ENCORE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("ENCORE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Where one test's data lives; dropping it removes a SQLite directory (PostgreSQL databases
+/// are named `encore_test_*` and removed by `.ci/run`).
+pub struct TestDb {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        if backend() == "postgres" {
+            let name = format!("encore_test_{}", Uuid::now_v7().simple());
+            let admin_url = format!("{}/postgres", pg_base_url());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("PostgreSQL must be reachable for ENCORE_TEST_BACKEND=postgres");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+            TestDb {
+                database_url: format!("{}/{name}", pg_base_url()),
+                redis_url: Some(redis_url()),
+                redis_prefix: format!("encore-test-{}", Uuid::now_v7().simple()),
+                _dir: None,
+            }
+        } else {
+            let dir = tempfile::tempdir().expect("temp dir");
+            TestDb {
+                database_url: format!("sqlite://{}", dir.path().join("encore.db").display()),
+                redis_url: None,
+                redis_prefix: "encore".into(),
+                _dir: Some(dir),
+            }
+        }
+    }
+
+    /// Settings for an app on this database, with the test admin token and a free port.
+    pub fn settings(&self) -> Settings {
+        let mut s = Settings::defaults();
+        s.listen = "127.0.0.1:0".into();
+        s.database_url = self.database_url.clone();
+        s.redis_url = self.redis_url.clone();
+        s.redis_prefix = self.redis_prefix.clone();
+        s.admin_token = Some(ADMIN.into());
+        s.sweep_interval = Duration::from_millis(200);
+        s
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db: TestDb,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field} in {}", self.body))
+            .to_owned()
+    }
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub id: String,
+    pub key: String,
+}
+
+/// Starts an app with default settings changed by `tweak`.
+pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::new().await;
+    let mut settings = db.settings();
+    tweak(&mut settings);
+    spawn_on(db, settings).await
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
+    let app = encore::Application::build(settings)
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        base,
+        client: Client::new(),
+        db,
+    }
+}
+
+impl TestApp {
+    /// `path` under `/api/v1` unless it starts with `/`.
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = if path.starts_with('/') {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/api/v1/{path}", self.base)
+        };
+        self.client.request(method, url)
+    }
+
+    pub async fn send(&self, rb: RequestBuilder) -> Resp {
+        let res = rb.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, user: Option<&User>, token: Option<&str>) -> Resp {
+        self.send(with(self.req(Method::GET, path), user, token))
+            .await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        user: Option<&User>,
+        token: Option<&str>,
+        body: Value,
+    ) -> Resp {
+        self.send(with(self.req(Method::POST, path), user, token).json(&body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, user: Option<&User>, token: Option<&str>) -> Resp {
+        self.send(with(self.req(Method::DELETE, path), user, token))
+            .await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> Resp {
+        self.send(self.req(Method::POST, path).bearer_auth(ADMIN).json(&body))
+            .await
+    }
+
+    pub async fn user(&self) -> User {
+        let r = self.post("users", None, None, json!({"name": "fan"})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        User {
+            id: r.str("id"),
+            key: r.str("apiKey"),
+        }
+    }
+
+    pub async fn concert(&self) -> String {
+        let r = self
+            .admin_post(
+                "admin/concerts",
+                json!({"title": "Show", "performer": "Band", "venue": "Hall"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.str("id")
+    }
+
+    /// A schedule whose booking window is open now.
+    pub async fn schedule(&self, concert: &str, seats: u32, price: i64) -> String {
+        let r = self
+            .admin_post(
+                &format!("admin/concerts/{concert}/schedules"),
+                schedule_body(seats, price, -3600, 86_400),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.str("id")
+    }
+
+    pub async fn join(&self, user: &User, concert: &str) -> Resp {
+        self.post(
+            &format!("concerts/{concert}/queue"),
+            Some(user),
+            None,
+            json!({}),
+        )
+        .await
+    }
+
+    /// Joins and asserts the ticket is ACTIVE at once (the cap is not full); returns its token.
+    pub async fn admitted(&self, user: &User, concert: &str) -> String {
+        let r = self.join(user, concert).await;
+        assert!(r.status == 201 || r.status == 200, "{}", r.body);
+        assert_eq!(r.body["status"], "ACTIVE", "{}", r.body);
+        r.str("token")
+    }
+
+    pub async fn charge(&self, user: &User, amount: i64) -> Resp {
+        self.post(
+            "wallet/charges",
+            Some(user),
+            None,
+            json!({"amount": amount}),
+        )
+        .await
+    }
+
+    pub async fn hold(&self, user: &User, token: &str, schedule: &str, seat: i64) -> Resp {
+        self.post(
+            "reservations",
+            Some(user),
+            Some(token),
+            json!({"scheduleId": schedule, "seatNumber": seat}),
+        )
+        .await
+    }
+
+    pub async fn pay(&self, user: &User, reservation: &str, key: Option<&str>) -> Resp {
+        let mut rb = with(self.req(Method::POST, "payments"), Some(user), None)
+            .json(&json!({"reservationId": reservation}));
+        if let Some(k) = key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        self.send(rb).await
+    }
+
+    pub async fn seat_status(&self, user: &User, token: &str, schedule: &str, seat: i64) -> String {
+        let r = self
+            .get(
+                &format!("schedules/{schedule}/seats"),
+                Some(user),
+                Some(token),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["seats"][(seat - 1) as usize]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub fn with(rb: RequestBuilder, user: Option<&User>, token: Option<&str>) -> RequestBuilder {
+    let rb = match user {
+        Some(u) => rb.bearer_auth(&u.key),
+        None => rb,
+    };
+    match token {
+        Some(t) => rb.header("X-Queue-Token", t),
+        None => rb,
+    }
+}
+
+/// A schedule body with the window from `opens_in` to `closes_in` seconds from now.
+pub fn schedule_body(seats: u32, price: i64, opens_in: i64, closes_in: i64) -> Value {
+    let now = chrono::Utc::now();
+    let at = |s: i64| (now + chrono::Duration::seconds(s)).to_rfc3339();
+    json!({
+        "startsAt": at(closes_in + 3600),
+        "bookingOpensAt": at(opens_in),
+        "bookingClosesAt": at(closes_in),
+        "seatCount": seats,
+        "price": price,
+    })
+}
+
+/// Polls `check` until it returns true or `within` passes; for waiting on background work
+/// without asserting a duration.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

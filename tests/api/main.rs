@@ -1,0 +1,12 @@
+//! The HTTP conformance suite: every test runs the real router over HTTP on port 0 with its own
+//! database. `cargo test` runs it on SQLite + the embedded queue; `ENCORE_TEST_BACKEND=postgres
+//! cargo test --test api` runs the same tests on PostgreSQL + Redis.
+
+mod catalogue;
+mod common;
+mod errors;
+mod payments;
+mod queue;
+mod reservations;
+mod users;
+mod wallet;

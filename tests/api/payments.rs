@@ -1,0 +1,231 @@
+//! Payments: one transaction, exactly once under races and retries, and the queue moves on.
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn the_booking_flow_end_to_end() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 55_000).await;
+    let user = app.user().await;
+    app.charge(&user, 100_000).await;
+    let token = app.admitted(&user, &concert).await;
+    let list = app
+        .get(
+            &format!("concerts/{concert}/schedules"),
+            Some(&user),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(list.body["items"][0]["bookable"], true);
+    let hold = app.hold(&user, &token, &schedule, 4).await;
+    assert_eq!(hold.status, 201);
+    let rid = hold.str("id");
+    let paid = app.pay(&user, &rid, None).await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    assert_eq!(paid.body["amount"], 55_000);
+    assert_eq!(paid.body["balanceAfter"], 45_000);
+    assert_eq!(paid.body["reservationId"], json!(rid));
+    let pid = paid.str("id");
+    assert_eq!(
+        app.get(&format!("payments/{pid}"), Some(&user), None)
+            .await
+            .body,
+        paid.body
+    );
+    let stranger = app.user().await;
+    let r = app
+        .get(&format!("payments/{pid}"), Some(&stranger), None)
+        .await;
+    assert_eq!(r.status, 404);
+
+    let r = app
+        .get(&format!("reservations/{rid}"), Some(&user), None)
+        .await;
+    assert_eq!(r.body["status"], "CONFIRMED");
+    assert!(r.body["confirmedAt"].is_string());
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        45_000
+    );
+    let ledger = app.get("wallet/transactions", Some(&user), None).await;
+    assert_eq!(ledger.body["items"][0]["kind"], "PAYMENT");
+    assert_eq!(ledger.body["items"][0]["amount"], -55_000);
+    assert_eq!(ledger.body["items"][0]["reservationId"], json!(rid));
+
+    // Paying ended the ticket; the seat is SOLD for the next fan.
+    let r = app.get("queue", None, Some(&token)).await;
+    assert_eq!((r.status, r.code()), (410, "QUEUE_TOKEN_EXPIRED"));
+    let next = app.user().await;
+    let next_token = app.admitted(&next, &concert).await;
+    assert_eq!(
+        app.seat_status(&next, &next_token, &schedule, 4).await,
+        "SOLD"
+    );
+    let r = app.hold(&next, &next_token, &schedule, 4).await;
+    assert_eq!((r.status, r.code()), (409, "SEAT_UNAVAILABLE"));
+    let r = app.pay(&user, &rid, None).await;
+    assert_eq!((r.status, r.code()), (409, "ALREADY_PAID"));
+}
+
+#[tokio::test]
+async fn payment_admits_the_next_waiter_at_once() {
+    let app = spawn_with(|s| s.queue_active_limit = 1).await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 100).await;
+    let payer = app.user().await;
+    app.charge(&payer, 100).await;
+    let token = app.admitted(&payer, &concert).await;
+    let waiter = app.user().await;
+    let waiting = app.join(&waiter, &concert).await.str("token");
+    let rid = app.hold(&payer, &token, &schedule, 1).await.str("id");
+    assert_eq!(app.pay(&payer, &rid, None).await.status, 201);
+    assert_eq!(
+        app.get("queue", None, Some(&waiting)).await.body["status"],
+        "ACTIVE"
+    );
+}
+
+#[tokio::test]
+async fn payment_errors_change_nothing() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 5000).await;
+    let user = app.user().await;
+    app.charge(&user, 4999).await;
+    let token = app.admitted(&user, &concert).await;
+    let rid = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let r = app.pay(&user, &rid, None).await;
+    assert_eq!((r.status, r.code()), (402, "INSUFFICIENT_BALANCE"));
+    assert_eq!(
+        app.get(&format!("reservations/{rid}"), Some(&user), None)
+            .await
+            .body["status"],
+        "HELD"
+    );
+    assert_eq!(app.seat_status(&user, &token, &schedule, 1).await, "HELD");
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        4999
+    );
+    let r = app
+        .pay(&user, &uuid::Uuid::now_v7().to_string(), None)
+        .await;
+    assert_eq!((r.status, r.code()), (404, "RESERVATION_NOT_FOUND"));
+    let stranger = app.user().await;
+    app.charge(&stranger, 10_000).await;
+    let r = app.pay(&stranger, &rid, None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (404, "RESERVATION_NOT_FOUND"),
+        "another user's reservation"
+    );
+    let r = app
+        .post("payments", Some(&user), None, json!({"reservationId": 5}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "VALIDATION_FAILED"));
+    // Topped up, the same hold can be paid.
+    app.charge(&user, 1).await;
+    assert_eq!(app.pay(&user, &rid, None).await.status, 201);
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_payments_debit_once() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 1000).await;
+    let user = app.user().await;
+    app.charge(&user, 50_000).await;
+    let token = app.admitted(&user, &concert).await;
+    let rid = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let results = futures_util::future::join_all((0..20).map(|_| app.pay(&user, &rid, None))).await;
+    let paid = results.iter().filter(|r| r.status == 201).count();
+    let dup = results
+        .iter()
+        .filter(|r| r.code() == "ALREADY_PAID")
+        .count();
+    assert_eq!((paid, dup), (1, 19));
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        49_000
+    );
+    let ledger = app.get("wallet/transactions", Some(&user), None).await;
+    assert_eq!(
+        ledger.body["items"].as_array().unwrap().len(),
+        2,
+        "one CHARGE, one PAYMENT"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_clicked_pay_button_with_one_key_pays_once() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 1000).await;
+    let user = app.user().await;
+    app.charge(&user, 5000).await;
+    let token = app.admitted(&user, &concert).await;
+    let rid = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let results =
+        futures_util::future::join_all((0..10).map(|_| app.pay(&user, &rid, Some("pay-once"))))
+            .await;
+    assert!(
+        results.iter().all(|r| r.status == 201),
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(
+        results.iter().all(|r| r.body == results[0].body),
+        "every repeat gets the first answer"
+    );
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        4000
+    );
+    let r = app
+        .post(
+            "payments",
+            Some(&user),
+            None,
+            json!({"reservationId": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let other_body = app
+        .pay(&user, &uuid::Uuid::now_v7().to_string(), Some("pay-once"))
+        .await;
+    assert_eq!(
+        (other_body.status, other_body.code()),
+        (422, "IDEMPOTENCY_KEY_REUSED")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_first_answer_is_replayed_under_its_key() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 1000).await;
+    let user = app.user().await;
+    let token = app.admitted(&user, &concert).await;
+    let rid = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let first = app.pay(&user, &rid, Some("k")).await;
+    assert_eq!(first.code(), "INSUFFICIENT_BALANCE");
+    app.charge(&user, 1000).await;
+    let again = app.pay(&user, &rid, Some("k")).await;
+    assert_eq!(
+        (again.status, again.body.clone()),
+        (402, first.body),
+        "same key, same answer"
+    );
+    assert_eq!(
+        app.pay(&user, &rid, Some("k2")).await.status,
+        201,
+        "a new key is a new attempt"
+    );
+}
