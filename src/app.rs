@@ -103,7 +103,15 @@ impl Application {
             idle_timeout: clock::millis(settings.queue_idle_timeout),
         };
         let queue: Arc<dyn Queue> = match &settings.redis_url {
-            Some(_) => return Err(Error::internal("REDIS_PENDING")),
+            Some(url) => Arc::new(
+                crate::queue::redis::RedisQueue::connect(
+                    url,
+                    &settings.redis_prefix,
+                    codec,
+                    config,
+                )
+                .await?,
+            ),
             None => {
                 Arc::new(EmbeddedQueue::start(codec, config, store.clone(), clock::now()).await?)
             }

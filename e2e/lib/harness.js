@@ -140,6 +140,7 @@ export async function launchBrowser() {
 /** A browser context in English, optionally already signed in with an API key. */
 export async function newContext(browser, { apiKey, name, lang = 'en', viewport = { width: 1100, height: 820 } } = {}) {
   const context = await browser.newContext({ locale: lang === 'ko' ? 'ko-KR' : 'en-US', viewport });
+  if (process.env.E2E_WEB_FROM_DISK) await serveWebFromDisk(context);
   if (apiKey) {
     await context.addInitScript(([k, n]) => {
       if (!localStorage.getItem('encore.apiKey')) {
@@ -149,6 +150,24 @@ export async function newContext(browser, { apiKey, name, lang = 'en', viewport 
     }, [apiKey, name || 'fan']);
   }
   return context;
+}
+
+/**
+ * For working on the front without rebuilding encore (which embeds web/ at build time):
+ * E2E_WEB_FROM_DISK=1 answers `/` and `/assets/*` from ../web/ on disk instead of the server.
+ */
+async function serveWebFromDisk(context) {
+  const web = path.resolve(E2E_DIR, '..', 'web');
+  const files = {
+    '/': ['index.html', 'text/html; charset=utf-8'],
+    '/assets/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+    '/assets/i18n.js': ['i18n.js', 'text/javascript; charset=utf-8'],
+    '/assets/app.css': ['app.css', 'text/css; charset=utf-8'],
+  };
+  await context.route((url) => url.pathname in files, (route) => {
+    const [file, contentType] = files[new URL(route.request().url()).pathname];
+    return route.fulfill({ status: 200, contentType, body: readFileSync(path.join(web, file)) });
+  });
 }
 
 /** Collect page errors so a test can assert the page never threw. */

@@ -49,3 +49,31 @@ test('a hold expires in front of the fan', { timeout: 90_000 }, async (t) => {
     throw e;
   }
 });
+
+test('when the booking time in the queue runs out, the fan is sent back to rejoin', { timeout: 90_000 }, async (t) => {
+  const server = await startServer({ ENCORE_QUEUE_ACTIVE_TTL: '4s' });
+  const browser = await launchBrowser();
+  t.after(async () => { await browser.close(); await server.stop(); });
+  try {
+    const { concert } = await seedConcert(server, { seatCount: 8 });
+    const fan = await newUser(server, 'Yuna');
+    const context = await newContext(browser, { apiKey: fan.apiKey, name: 'Yuna' });
+    const page = await context.newPage();
+    const errors = watchPage(page);
+    await page.goto(`${server.baseUrl}/#/concerts/${concert.id}`);
+    await page.locator('#get-tickets').click();
+    await page.waitForURL(/#\/concerts\/[^/]+\/dates$/, { timeout: 15_000 });
+    await page.getByRole('link', { name: /Choose seats/ }).first().click();
+    await page.locator('.seat[data-seat="1"]').waitFor();
+
+    // The seat map's refresh meets the expired queue token: back to the waiting room, told why.
+    await page.waitForURL(new RegExp(`#/concerts/${concert.id}/queue$`), { timeout: 15_000 });
+    await page.locator('.notice--error').getByText(/join the line again/).waitFor();
+    await page.getByRole('button', { name: 'Join the line again' }).click();
+    await page.waitForURL(/#\/concerts\/[^/]+\/dates$/, { timeout: 15_000 });
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    console.error(server.logTail());
+    throw e;
+  }
+});

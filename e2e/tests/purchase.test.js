@@ -132,6 +132,7 @@ test('a fan buys a ticket through a full waiting room', { timeout: 120_000 }, as
     await ticket.getByText(/Seat 7/).waitFor();
     await ticket.locator('.status', { hasText: 'Paid' }).waitFor();
     await ticket.getByText('Aurora Live in Seoul').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Show more' }).isVisible(), false, 'no more pages');
     await screenshot(page, '07-my-tickets');
 
     // The queue ticket ended with the payment; the fan can join again to buy another.

@@ -122,7 +122,7 @@ impl EmbeddedQueue {
             Place::Active { until } => (TicketStatus::Active, None, None, Some(until)),
         };
         Some(Ticket {
-            token: self.codec.encode(id),
+            token: self.codec.encode(e.concert_id, id),
             concert_id: e.concert_id,
             status,
             position,
@@ -211,7 +211,7 @@ impl EmbeddedQueue {
             line.waiting_count -= 1;
             line.active_count += 1;
             line.active.push_back((until, id));
-            line.rate.record(now);
+            line.rate.record(1, now);
             changed = true;
         }
 
@@ -231,12 +231,7 @@ impl EmbeddedQueue {
 
     /// Looks a token up, bringing its line up to date first.
     fn live(&self, st: &mut State, token: &str, now: Millis) -> Result<TicketId> {
-        let id = self.codec.decode(token)?;
-        let concert_id = st
-            .tickets
-            .get(&id)
-            .ok_or(Error::QueueTokenExpired)?
-            .concert_id;
+        let (concert_id, id) = self.codec.decode(token)?;
         self.maintain_and_notify(st, concert_id, now);
         if st.tickets.contains_key(&id) {
             Ok(id)
@@ -358,7 +353,7 @@ impl Queue for EmbeddedQueue {
                 .ok_or_else(|| Error::internal("ticket index out of step"))?;
             return Ok((ticket, false));
         }
-        let (id, _) = self.codec.issue();
+        let (id, _) = self.codec.issue(concert_id);
         let line = st.lines.get_mut(&concert_id).expect("created above");
         let seq = line.next_seq();
         line.waiting.push(1);

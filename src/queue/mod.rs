@@ -9,6 +9,7 @@ pub mod fenwick;
 pub mod handlers;
 pub mod notify;
 pub mod rate;
+pub mod redis;
 
 pub mod token;
 

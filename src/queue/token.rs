@@ -1,16 +1,21 @@
-//! Queue tokens: 128 random bits naming the ticket plus a 128-bit HMAC tag, so a forged token is
-//! told apart from one that was issued and has since expired, without remembering expired ones.
+//! Queue tokens: the concert id and 128 random bits naming the ticket, plus a 128-bit HMAC tag.
+//! A forged token is told apart from one that was issued and has since expired without
+//! remembering expired tickets, and the concert inside lets a backend find the ticket's line
+//! without a global index.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use uuid::Uuid;
 
 use crate::error::Error;
 
 /// The random part of a token; the key of the ticket in every queue backend.
 pub type TicketId = u128;
+
+const LEN: usize = 48;
 
 #[derive(Clone)]
 pub struct TokenCodec {
@@ -22,42 +27,46 @@ impl TokenCodec {
         TokenCodec { key }
     }
 
-    fn tag(&self, id: TicketId) -> [u8; 16] {
+    fn mac(&self, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length works");
-        mac.update(&id.to_be_bytes());
-        let full = mac.finalize().into_bytes();
-        full[..16].try_into().expect("16 of 32 bytes")
+        mac.update(body);
+        mac
     }
 
-    /// A new ticket id and its token.
-    pub fn issue(&self) -> (TicketId, String) {
+    /// A new ticket id for the concert and its token.
+    pub fn issue(&self, concert_id: Uuid) -> (TicketId, String) {
         let mut raw = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let id = TicketId::from_be_bytes(raw);
-        (id, self.encode(id))
+        (id, self.encode(concert_id, id))
     }
 
-    pub fn encode(&self, id: TicketId) -> String {
-        let mut bytes = [0u8; 32];
-        bytes[..16].copy_from_slice(&id.to_be_bytes());
-        bytes[16..].copy_from_slice(&self.tag(id));
+    pub fn encode(&self, concert_id: Uuid, id: TicketId) -> String {
+        let mut bytes = [0u8; LEN];
+        bytes[..16].copy_from_slice(concert_id.as_bytes());
+        bytes[16..32].copy_from_slice(&id.to_be_bytes());
+        let tag = self.mac(&bytes[..32]).finalize().into_bytes();
+        bytes[32..].copy_from_slice(&tag[..16]);
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// The ticket id of a token this service issued, or `QUEUE_TOKEN_INVALID`.
-    pub fn decode(&self, token: &str) -> Result<TicketId, Error> {
-        let mut bytes = [0u8; 32];
+    /// The concert and ticket id of a token this service issued, or `QUEUE_TOKEN_INVALID`.
+    pub fn decode(&self, token: &str) -> Result<(Uuid, TicketId), Error> {
+        if token.len() != 64 {
+            return Err(Error::QueueTokenInvalid);
+        }
+        let mut bytes = [0u8; LEN];
         match URL_SAFE_NO_PAD.decode_slice(token.as_bytes(), &mut bytes) {
-            Ok(32) => {}
+            Ok(LEN) => {}
             _ => return Err(Error::QueueTokenInvalid),
         }
-        let id = TicketId::from_be_bytes(bytes[..16].try_into().expect("16 bytes"));
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length works");
-        mac.update(&id.to_be_bytes());
         // verify_truncated_left compares in constant time.
-        mac.verify_truncated_left(&bytes[16..])
+        self.mac(&bytes[..32])
+            .verify_truncated_left(&bytes[32..])
             .map_err(|_| Error::QueueTokenInvalid)?;
-        Ok(id)
+        let concert = Uuid::from_slice(&bytes[..16]).map_err(|_| Error::QueueTokenInvalid)?;
+        let id = TicketId::from_be_bytes(bytes[16..32].try_into().expect("16 bytes"));
+        Ok((concert, id))
     }
 }
 
@@ -68,8 +77,9 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_forgeries_are_refused() {
         let codec = TokenCodec::new([7; 32]);
-        let (id, token) = codec.issue();
-        assert_eq!(codec.decode(&token).unwrap(), id);
+        let concert = Uuid::now_v7();
+        let (id, token) = codec.issue(concert);
+        assert_eq!(codec.decode(&token).unwrap(), (concert, id));
         let other = TokenCodec::new([8; 32]);
         assert!(matches!(
             other.decode(&token),
@@ -79,6 +89,6 @@ mod tests {
         forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
         assert!(codec.decode(std::str::from_utf8(&forged).unwrap()).is_err());
         assert!(codec.decode("short").is_err());
-        assert!(codec.decode(&"A".repeat(200)).is_err());
+        assert!(codec.decode(&"A".repeat(64)).is_err());
     }
 }

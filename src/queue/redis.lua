@@ -1,0 +1,91 @@
+-- encore's waiting queue in Redis: the shared prelude of every script.
+-- Every script runs atomically, so no two instances can admit past the cap or out of order.
+--
+-- KEYS (all of one concert, under one hash tag so they share a cluster slot):
+--   1 waiting  ZSET ticket -> join sequence (FIFO order; ZRANK + 1 is the position)
+--   2 active   ZSET ticket -> activeUntil (ms)
+--   3 seen     ZSET ticket -> last heartbeat of a WAITING ticket (ms), for the idle drop
+--   4 owners   HASH ticket -> user id
+--   5 users    HASH user id -> ticket (one live ticket per user and concert)
+--   6 meta     HASH seq (join counter), b/c/p/f (admission-rate buckets, see rate.rs)
+-- ARGV: 1 now (ms), 2 active limit, 3 active TTL (ms), 4 idle timeout (ms),
+--       5 work budget per phase, 6 pub/sub channel, 7 concert id, then the script's own.
+
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local idle = tonumber(ARGV[4])
+local budget = tonumber(ARGV[5])
+local BUCKET = 60000
+
+local function remove(id)
+  local user = redis.call('HGET', KEYS[4], id)
+  if not user then return 0 end
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+  if redis.call('HGET', KEYS[5], user) == id then redis.call('HDEL', KEYS[5], user) end
+  return 1
+end
+
+local function record_admissions(n)
+  local b = now - (now % BUCKET)
+  local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'f')
+  local cb = tonumber(m[1])
+  if cb == b then
+    redis.call('HINCRBY', KEYS[6], 'c', n)
+  else
+    local prev = 0
+    if cb ~= nil and cb + BUCKET == b then prev = tonumber(m[2]) or 0 end
+    redis.call('HSET', KEYS[6], 'b', b, 'c', n, 'p', prev)
+  end
+  if not m[3] then redis.call('HSET', KEYS[6], 'f', now) end
+end
+
+-- Expires what is due and admits waiters into free slots; publishes when anything changed.
+local function maintain()
+  local changed = false
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, budget)) do
+    remove(id)
+    changed = true
+  end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - idle, 'LIMIT', 0, budget)) do
+    remove(id)
+    changed = true
+  end
+  local free = limit - redis.call('ZCARD', KEYS[2])
+  if free > budget then free = budget end
+  if free > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[1], free)
+    local n = 0
+    for i = 1, #popped, 2 do
+      redis.call('ZADD', KEYS[2], now + ttl, popped[i])
+      redis.call('ZREM', KEYS[3], popped[i])
+      n = n + 1
+    end
+    if n > 0 then
+      record_admissions(n)
+      changed = true
+    end
+  end
+  if changed then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
+  return changed
+end
+
+-- {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner, b, c, p, f}
+local function view(id)
+  local owner = redis.call('HGET', KEYS[4], id)
+  local status, n = 'GONE', '0'
+  if owner then
+    local untl = redis.call('ZSCORE', KEYS[2], id)
+    if untl then
+      status, n = 'ACTIVE', untl
+    else
+      local rank = redis.call('ZRANK', KEYS[1], id)
+      if rank then status, n = 'WAITING', tostring(rank + 1) end
+    end
+  end
+  local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'p', 'f')
+  return {id, status, n, owner or '', m[1] or '', m[2] or '', m[3] or '', m[4] or ''}
+end
