@@ -88,6 +88,12 @@ async function api(method, path, { body, auth = true, queue, idem } = {}) {
   return data;
 }
 
+/** A malformed or unknown id in the address reads as "not found" to the fan. */
+function notFound(err, code) {
+  if (err.code === 'VALIDATION_FAILED' || err.code === 'NOT_FOUND') err.code = code;
+  return err.code === code;
+}
+
 function isTransient(err) { return TRANSIENT.includes(err.code) || err.status >= 500; }
 
 async function getConcert(cid) {
@@ -261,7 +267,7 @@ function renderHeader(section) {
   const link = (href, key, name) => h('li', null, h('a', { href, 'aria-current': section === name ? 'page' : null }, t(key)));
   const other = getLang() === 'ko' ? 'en' : 'ko';
   const signedIn = !!session.apiKey;
-  $('#top').replaceChildren(
+  $('#top').replaceChildren(...[
     h('a', { class: 'brand', href: '#/' }, t('app.name')),
     h('nav', { 'aria-label': t('nav.label') }, h('ul', { class: 'nav' },
       link('#/', 'nav.concerts', 'concerts'),
@@ -272,7 +278,7 @@ function renderHeader(section) {
     h('button', {
       type: 'button', class: 'lang-toggle', lang: other, 'aria-label': t('lang.switchLabel'),
       onclick: () => { setLang(other); document.title = t('app.name'); $('#skip-link').textContent = t('skip'); route(); },
-    }, t('lang.switch')));
+    }, t('lang.switch'))].filter(Boolean));
 }
 
 function heading(text) { return h('h1', { tabindex: '-1' }, text); }
@@ -314,7 +320,13 @@ async function pageConcert(ctx, main, [cid]) {
   const h1 = heading(cache.concerts.get(cid)?.title || t('loading'));
   main.append(h1);
   let c;
-  try { c = await getConcert(cid); } catch (e) { const box = h('div'); main.append(box); loadFailed(ctx, box, e); return; }
+  try { c = await getConcert(cid); } catch (e) {
+    const box = h('div');
+    main.append(box);
+    if (notFound(e, 'CONCERT_NOT_FOUND')) h1.textContent = t('notfound.title');
+    loadFailed(ctx, box, e);
+    return;
+  }
   if (!ctx.alive()) return;
   h1.textContent = c.title;
   main.append(h('p', { class: 'performer' }, c.performer), h('p', { class: 'muted' }, c.venue || t('concert.venueTbd')));
@@ -640,6 +652,7 @@ async function pageSeats(ctx, main, [cid, sid]) {
       if (!busy && started === epoch) paint(data.seats);
     } catch (e) {
       if (stopped || !ctx.alive()) return;
+      notFound(e, 'SCHEDULE_NOT_FOUND');
       fail(ctx, e, { concertId: cid });
       again = isTransient(e); // otherwise the fan has to act (or has been moved on): stop polling
     } finally {
@@ -698,7 +711,11 @@ async function pageCheckout(ctx, main, [rid]) {
   let wallet;
   try {
     [r, wallet] = await Promise.all([api('GET', `/reservations/${encodeURIComponent(rid)}`), api('GET', '/wallet')]);
-  } catch (e) { loadFailed(ctx, body, e); return; }
+  } catch (e) {
+    if (notFound(e, 'RESERVATION_NOT_FOUND')) h1.textContent = t('notfound.title');
+    loadFailed(ctx, body, e);
+    return;
+  }
   const concert = await getConcert(r.concertId).catch(() => null);
   if (!ctx.alive()) return;
   body.removeAttribute('aria-busy');
@@ -1093,7 +1110,7 @@ async function pageAccount(ctx, main, _args, query) {
       go(next);
     } catch (e) {
       // A wrong key here is not an expired session: just say so.
-      notify(e.code === 'UNAUTHORIZED' ? t('err.UNAUTHORIZED') : errorText(e.code), 'error');
+      notify(e.code === 'UNAUTHORIZED' ? t('account.badKey') : errorText(e.code), 'error');
       inBtn.disabled = false;
       inBtn.textContent = t('account.signIn');
       keyInput.focus();

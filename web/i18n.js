@@ -156,6 +156,7 @@ const ko = {
   'account.nameRequired': '이름을 1~100자로 입력하세요.',
   'account.keyRequired': 'API 키를 입력하세요.',
   'account.expired': '로그인이 만료되었어요. 다시 로그인해 주세요.',
+  'account.badKey': '이 API 키로는 로그인할 수 없어요. 키를 다시 확인해 주세요.',
 
   'err.generic': '문제가 생겼어요. 잠시 후 다시 시도해 주세요.',
   'err.NETWORK': '서버에 연결할 수 없어요. 인터넷 연결을 확인하고 다시 시도해 주세요.',
@@ -342,6 +343,7 @@ const en = {
   'account.nameRequired': 'Enter a name of 1 to 100 characters.',
   'account.keyRequired': 'Enter your API key.',
   'account.expired': 'Your sign-in is no longer valid. Please sign in again.',
+  'account.badKey': 'We do not recognise that API key. Please check it and try again.',
 
   'err.generic': 'Something went wrong on our side. Please try again in a moment.',
   'err.NETWORK': 'We could not reach encore. Check your connection and try again.',

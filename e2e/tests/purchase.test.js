@@ -110,15 +110,34 @@ test('a fan buys a ticket through a full waiting room', { timeout: 120_000 }, as
     assert.notEqual(await countdown.textContent(), first, 'the countdown ticks');
 
     // Paying with too little money says so plainly and keeps the fan on the page.
+    const payKeys = [];
+    page.on('request', (req) => {
+      if (req.method() === 'POST' && req.url().endsWith('/api/v1/payments')) payKeys.push(req.headers()['idempotency-key']);
+    });
     await page.locator('#pay').click();
     await page.locator('.notice--error').getByText('Your balance is too low. Top up your wallet, then pay.').waitFor();
     await page.locator('.topup-slot').getByRole('button', { name: 'Top up' }).click();
     await page.locator('.notice--success').getByText(/Added ₩30,000/).waitFor();
     await page.locator('#checkout-balance').getByText('₩60,000').waitFor();
 
-    // Pay, double-clicking: charged once.
+    // Pay, but the answer is lost on the way back (the server did charge): the page says so and
+    // keeps the same Idempotency-Key, so paying again (with a double click) charges once.
+    let dropped = false;
+    await page.route('**/api/v1/payments', async (route) => {
+      if (dropped) return route.continue();
+      dropped = true;
+      await route.fetch();
+      return route.abort('connectionreset');
+    });
+    await page.locator('#pay').click();
+    await page.locator('.notice--error').getByText(/could not reach encore/).waitFor();
+    await page.locator('#pay:not([disabled])').waitFor();
     await page.locator('#pay').dblclick();
     await page.getByRole('heading', { level: 1, name: 'Paid! Seat 7 is yours.' }).waitFor();
+    assert.equal(payKeys.length, 3, `one refused attempt, one lost answer, one retry (the double click's second click does nothing): ${payKeys.length}`);
+    assert.ok(payKeys.every(Boolean), 'every payment carries an Idempotency-Key');
+    assert.equal(payKeys[1], payKeys[2], 'the retry reuses the key of the lost attempt');
+    assert.notEqual(payKeys[0], payKeys[1], 'the key of the refused (402) attempt is not reused');
     await screenshot(page, '06-paid');
     const wallet = await must(server.api('GET', '/wallet', { key }), 200);
     assert.equal(wallet.balance, 5000);

@@ -22,12 +22,21 @@ test('two fans race for one seat: one wins, the other is told', { timeout: 90_00
     const { concert } = await seedConcert(server, { seatCount: 12, price: 44000 });
     const alice = await newUser(server, 'Alice');
     const bora = await newUser(server, '보라');
-    // Alice browses in English; Bora's browser prefers Korean, so the page speaks Korean to her.
-    const ctxA = await newContext(browser, { apiKey: alice.apiKey, name: 'Alice' });
+    // Alice browses in English and signs in with her key; Bora's browser prefers Korean, so the
+    // page speaks Korean to her.
+    const ctxA = await newContext(browser);
     const ctxB = await newContext(browser, { apiKey: bora.apiKey, name: '보라', lang: 'ko' });
     const pageA = await ctxA.newPage();
     const pageB = await ctxB.newPage();
     const errors = [...watchPage(pageA, 'A'), ...watchPage(pageB, 'B')];
+    await pageA.goto(`${server.baseUrl}/#/account`);
+    await pageA.getByLabel('API key', { exact: true }).fill('not-a-real-key');
+    await pageA.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await pageA.locator('.notice--error').getByText('We do not recognise that API key.', { exact: false }).waitFor();
+    await pageA.getByLabel('API key', { exact: true }).fill(alice.apiKey);
+    await pageA.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await pageA.locator('.notice--success').getByText('Welcome, Alice!').waitFor();
+    assert.equal(await pageA.evaluate(() => localStorage.getItem('encore.apiKey')), alice.apiKey);
     await Promise.all([
       toSeatMap(pageA, server.baseUrl, concert.id, /Choose seats/),
       toSeatMap(pageB, server.baseUrl, concert.id, /좌석 선택/),

@@ -8,5 +8,6 @@ mod errors;
 mod payments;
 mod queue;
 mod reservations;
+mod restart;
 mod users;
 mod wallet;
