@@ -4,6 +4,7 @@
 //! fresh PostgreSQL database and its own Redis key prefix. The default is SQLite + the embedded
 //! queue, which needs nothing installed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use encore::config::Settings;
@@ -80,7 +81,8 @@ impl TestDb {
 pub struct TestApp {
     pub base: String,
     pub client: Client,
-    pub db: TestDb,
+    /// Shared by every instance of a multi-instance test; kept alive as long as any app.
+    pub db: Arc<TestDb>,
 }
 
 pub struct Resp {
@@ -120,7 +122,7 @@ pub async fn spawn() -> TestApp {
     spawn_with(|_| {}).await
 }
 
-pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
+pub async fn spawn_on(db: impl Into<Arc<TestDb>>, settings: Settings) -> TestApp {
     let app = encore::Application::build(settings)
         .await
         .expect("app builds");
@@ -129,8 +131,32 @@ pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
     TestApp {
         base,
         client: Client::new(),
-        db,
+        db: db.into(),
     }
+}
+
+/// `n` instances of encore on one database (and one Redis key prefix).
+pub async fn spawn_cluster(n: usize, tweak: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let db = Arc::new(TestDb::new().await);
+    let mut apps = Vec::new();
+    for _ in 0..n {
+        let mut settings = db.settings();
+        tweak(&mut settings);
+        apps.push(spawn_on(db.clone(), settings).await);
+    }
+    apps
+}
+
+/// True when the PostgreSQL + Redis suite runs; otherwise says so on stderr.
+pub fn scaled_backend(test: &str) -> bool {
+    if backend() == "postgres" {
+        return true;
+    }
+    eprintln!(
+        "{test}: PostgreSQL/Redis suite not run. Run it with `ENCORE_TEST_BACKEND=postgres cargo test` \
+         (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379), or `bash .ci/run`."
+    );
+    false
 }
 
 impl TestApp {

@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::common::*;
 
 /// The `encore` binary serving on a free port of this test's database.
-struct Server {
+pub struct Server {
     child: Child,
-    app: TestApp,
+    pub app: TestApp,
 }
 
 fn free_port() -> u16 {
@@ -20,7 +20,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start(db: TestDb, extra: &[(&str, &str)]) -> Server {
+pub async fn start(db: impl Into<std::sync::Arc<TestDb>>, extra: &[(&str, &str)]) -> Server {
+    let db: std::sync::Arc<TestDb> = db.into();
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_encore"));
     cmd.arg("serve")
@@ -67,7 +68,7 @@ impl Server {
     }
 
     /// Stops the process and hands its database over for the next start.
-    fn stop(mut self, sig: &str) -> TestDb {
+    pub fn stop(mut self, sig: &str) -> std::sync::Arc<TestDb> {
         self.signal(sig);
         let status = self.child.wait().unwrap();
         if sig == "-TERM" {

@@ -1,0 +1,348 @@
+//! PostgreSQL + Redis only: several instances on one database and one queue, and what happens
+//! when Redis or PostgreSQL goes away and comes back.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::proxy::Proxy;
+use crate::restart;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_cap_and_fifo_order_hold_across_instances() {
+    if !scaled_backend("the_active_cap_and_fifo_order_hold_across_instances") {
+        return;
+    }
+    let apps = spawn_cluster(3, |s| s.queue_active_limit = 3).await;
+    let concert = apps[0].concert().await;
+    let mut tokens = Vec::new();
+    for i in 0..9 {
+        let app = &apps[i % 3];
+        tokens.push(app.join(&app.user().await, &concert).await.str("token"));
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        let r = apps[(i + 1) % 3].get("queue", None, Some(t)).await;
+        if i < 3 {
+            assert_eq!(r.body["status"], "ACTIVE", "joiner {i}");
+        } else {
+            assert_eq!(
+                r.body["position"],
+                json!(i - 2),
+                "joiner {i} keeps join order on every instance"
+            );
+        }
+    }
+    // A burst of joins over all instances never admits past the cap.
+    let mut users = Vec::new();
+    for i in 0..30 {
+        users.push((i % 3, apps[i % 3].user().await));
+    }
+    let joined =
+        futures_util::future::join_all(users.iter().map(|(i, u)| apps[*i].join(u, &concert))).await;
+    assert!(
+        joined
+            .iter()
+            .all(|r| r.status == 201 && r.body["status"] == "WAITING")
+    );
+    // One leaves on instance 2: the 4th joiner is in at once, as seen from instance 0.
+    apps[2]
+        .send(
+            apps[2]
+                .req(Method::DELETE, "queue")
+                .header("X-Queue-Token", &tokens[0]),
+        )
+        .await;
+    assert_eq!(
+        apps[0].get("queue", None, Some(&tokens[3])).await.body["status"],
+        "ACTIVE"
+    );
+    assert_eq!(
+        apps[1].get("queue", None, Some(&tokens[4])).await.body["position"],
+        1
+    );
+    let metrics = apps[0]
+        .client
+        .get(format!("{}/metrics", apps[0].base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "encore_queue_active{{concert_id=\"{concert}\"}} 3"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "encore_queue_waiting{{concert_id=\"{concert}\"}} 35"
+        )),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_racers_over_three_instances_make_one_winner() {
+    if !scaled_backend("a_hundred_racers_over_three_instances_make_one_winner") {
+        return;
+    }
+    let apps = spawn_cluster(3, |_| {}).await;
+    let concert = apps[0].concert().await;
+    let schedule = apps[0].schedule(&concert, 5, 100).await;
+    let mut racers = Vec::new();
+    for i in 0..100 {
+        let app = &apps[i % 3];
+        let user = app.user().await;
+        let token = app.admitted(&user, &concert).await;
+        racers.push((i % 3, user, token));
+    }
+    let results = futures_util::future::join_all(
+        racers
+            .iter()
+            .map(|(i, u, t)| apps[*i].hold(u, t, &schedule, 1)),
+    )
+    .await;
+    let won = results.iter().filter(|r| r.status == 201).count();
+    let lost = results
+        .iter()
+        .filter(|r| r.code() == "SEAT_UNAVAILABLE")
+        .count();
+    assert_eq!((won, lost), (1, 99));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_made_on_one_instance_is_paid_on_another_once() {
+    if !scaled_backend("a_hold_made_on_one_instance_is_paid_on_another_once") {
+        return;
+    }
+    let apps = spawn_cluster(3, |s| s.queue_active_limit = 1).await;
+    let concert = apps[0].concert().await;
+    let schedule = apps[0].schedule(&concert, 5, 1000).await;
+    let user = apps[0].user().await;
+    apps[1].charge(&user, 10_000).await;
+    let token = apps[0].admitted(&user, &concert).await;
+    let waiter = apps[2].user().await;
+    let waiting = apps[2].join(&waiter, &concert).await.str("token");
+    let rid = apps[0].hold(&user, &token, &schedule, 2).await.str("id");
+    // Twenty concurrent payments spread over the instances: one debit.
+    let results =
+        futures_util::future::join_all((0..20).map(|i| apps[i % 3].pay(&user, &rid, None))).await;
+    assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r.code() == "ALREADY_PAID")
+            .count(),
+        19
+    );
+    assert_eq!(
+        apps[2].get("wallet", Some(&user), None).await.body["balance"],
+        9000
+    );
+    // The payer's ticket ended on every instance and the waiter is in.
+    assert_eq!(apps[1].get("queue", None, Some(&token)).await.status, 410);
+    assert_eq!(
+        apps[0].get("queue", None, Some(&waiting)).await.body["status"],
+        "ACTIVE"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_on_one_instance_sees_an_admission_made_by_another() {
+    if !scaled_backend("an_event_stream_on_one_instance_sees_an_admission_made_by_another") {
+        return;
+    }
+    let apps = spawn_cluster(2, |s| s.queue_active_limit = 1).await;
+    let concert = apps[0].concert().await;
+    let first = apps[1].admitted(&apps[1].user().await, &concert).await;
+    let token = apps[0]
+        .join(&apps[0].user().await, &concert)
+        .await
+        .str("token");
+    let res = apps[0]
+        .req(Method::GET, &format!("queue/events?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = res.bytes_stream();
+    let mut text = String::new();
+    let mut left = false;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if !left && text.contains("\"WAITING\"") {
+                left = true;
+                apps[1]
+                    .send(
+                        apps[1]
+                            .req(Method::DELETE, "queue")
+                            .header("X-Queue-Token", &first),
+                    )
+                    .await;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "stream ended after ACTIVE: {text}");
+    assert!(text.contains("\"ACTIVE\""), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_mid_traffic_loses_nothing_acknowledged() {
+    if !scaled_backend("an_instance_killed_mid_traffic_loses_nothing_acknowledged") {
+        return;
+    }
+    let victim = restart::start(TestDb::new().await, &[]).await;
+    let survivor = restart::start(victim.app.db.clone(), &[]).await;
+    let user = victim.app.user().await;
+    let app = &victim.app;
+    let charges = futures_util::future::join_all((0..300).map(|i| {
+        let rb = with(app.req(Method::POST, "wallet/charges"), Some(&user), None)
+            .timeout(Duration::from_secs(5))
+            .json(&json!({"amount": 1}));
+        async move {
+            tokio::time::sleep(Duration::from_millis(i)).await;
+            rb.send().await.ok()
+        }
+    }));
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        victim.stop("-KILL")
+    };
+    let (results, _) = tokio::join!(charges, killer);
+    let mut acked = Vec::new();
+    for res in results.into_iter().flatten() {
+        if res.status() == 200
+            && let Ok(body) = res.json::<Value>().await
+        {
+            acked.push(body["transaction"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(
+        !acked.is_empty() && acked.len() < 300,
+        "the kill landed mid-traffic ({} acknowledged)",
+        acked.len()
+    );
+    let app = &survivor.app;
+    let balance = app.get("wallet", Some(&user), None).await.body["balance"]
+        .as_i64()
+        .unwrap();
+    let ledger = app
+        .get("wallet/transactions?limit=200", Some(&user), None)
+        .await;
+    let mut ids: Vec<String> = ledger.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut cursor = ledger.body["nextCursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let page = app
+            .get(
+                &format!("wallet/transactions?limit=200&cursor={c}"),
+                Some(&user),
+                None,
+            )
+            .await;
+        ids.extend(
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_owned()),
+        );
+        cursor = page.body["nextCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(balance, ids.len() as i64, "balance equals the ledger");
+    for id in &acked {
+        assert!(
+            ids.contains(id),
+            "acknowledged charge {id} is in the ledger"
+        );
+    }
+    drop(survivor.stop("-TERM"));
+}
+
+fn target(url: &str) -> std::net::SocketAddr {
+    let hostport = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+    let hostport = hostport.rsplit('@').next().unwrap();
+    hostport.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_away_fails_closed_and_recovers_by_itself() {
+    if !scaled_backend("redis_away_fails_closed_and_recovers_by_itself") {
+        return;
+    }
+    let proxy = Proxy::start(target(&redis_url())).await;
+    let app = spawn_with(|s| s.redis_url = Some(format!("redis://{}", proxy.addr))).await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 5, 100).await;
+    let user = app.user().await;
+    let token = app.admitted(&user, &concert).await;
+
+    proxy.block();
+    let r = app.get("queue", None, Some(&token)).await;
+    assert_eq!((r.status, r.code()), (503, "QUEUE_UNAVAILABLE"));
+    let r = app.hold(&user, &token, &schedule, 1).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "QUEUE_UNAVAILABLE"),
+        "nobody is let in unchecked"
+    );
+    let r = app.join(&app.user().await, &concert).await;
+    assert_eq!((r.status, r.code()), (503, "QUEUE_UNAVAILABLE"));
+    let r = app.get("/ready", None, None).await;
+    assert_eq!((r.status, r.code()), (503, "QUEUE_UNAVAILABLE"));
+    assert_eq!(
+        app.get("concerts", None, None).await.status,
+        200,
+        "the catalogue does not need Redis"
+    );
+
+    proxy.unblock();
+    let back = eventually(Duration::from_secs(15), || async {
+        app.get("queue", None, Some(&token)).await.status == 200
+    })
+    .await;
+    assert!(back, "encore reconnected to Redis without a restart");
+    assert_eq!(app.get("/ready", None, None).await.status, 200);
+    assert_eq!(app.hold(&user, &token, &schedule, 1).await.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_away_fails_closed_and_recovers_by_itself() {
+    if !scaled_backend("postgres_away_fails_closed_and_recovers_by_itself") {
+        return;
+    }
+    let db = TestDb::new().await;
+    let proxy = Proxy::start(target(&pg_base_url())).await;
+    let name = db.database_url.rsplit('/').next().unwrap().to_owned();
+    let mut settings = db.settings();
+    settings.database_url = format!("postgres://postgres@{}/{name}", proxy.addr);
+    let app = spawn_on(db, settings).await;
+    let user = app.user().await;
+
+    proxy.block();
+    let r = app.post("users", None, None, json!({"name": "late"})).await;
+    assert_eq!((r.status, r.code()), (503, "DATABASE_UNAVAILABLE"));
+    let r = app.get("/ready", None, None).await;
+    assert_eq!((r.status, r.code()), (503, "DATABASE_UNAVAILABLE"));
+
+    proxy.unblock();
+    let back = eventually(Duration::from_secs(20), || async {
+        app.post("users", None, None, json!({"name": "back"}))
+            .await
+            .status
+            == 201
+    })
+    .await;
+    assert!(back, "encore reconnected to PostgreSQL without a restart");
+    assert_eq!(app.get("wallet", Some(&user), None).await.status, 200);
+}
