@@ -29,6 +29,10 @@ use crate::{clock, demo, ops, telemetry, web};
 /// Largest request body accepted; larger is 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Signed-in fans whose key needs no database lookup (about 100 bytes each): a flash crowd of a
+/// million fans stays in memory.
+const AUTH_CACHE_USERS: usize = 1_000_000;
+
 /// How often the queue expires due tickets even when nobody calls (freed slots admit at once
 /// on leave and payment; this catches time-based expiry).
 const QUEUE_TICK: Duration = Duration::from_millis(200);
@@ -132,7 +136,7 @@ impl Application {
             queue,
             admin_token_hash: hash_key(&admin_token),
             settings: Arc::new(settings),
-            auth_cache: Arc::new(Cache::new(100_000)),
+            auth_cache: Arc::new(Cache::new(AUTH_CACHE_USERS)),
             concerts: Arc::new(Cache::new(10_000)),
             schedules: Arc::new(Cache::new(100_000)),
             metrics,

@@ -9,8 +9,35 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
+use crate::reservations::{HoldRequest, Reservation};
 
 super::sql::impl_all_stores!(Postgres);
+
+impl SqlStore<Postgres> {
+    /// The seat hold in one round trip: `encore_hold` (migrations/postgres/0002_hold_function.sql)
+    /// runs the same steps as the SQLite transaction, inside the statement's own transaction.
+    pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
+        let outcome: String =
+            sqlx::query_scalar("SELECT encore_hold($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(r.id)
+                .bind(r.user_id)
+                .bind(r.concert_id)
+                .bind(r.schedule_id)
+                .bind(r.seat_number)
+                .bind(r.price)
+                .bind(r.now)
+                .bind(r.held_until)
+                .bind(i64::from(r.max_holds))
+                .fetch_one(&self.write)
+                .await?;
+        match outcome.as_str() {
+            "HELD" => Ok(super::sql::held(r)),
+            "HOLD_LIMIT_REACHED" => Err(Error::HoldLimitReached),
+            "SEAT_UNAVAILABLE" => Err(Error::SeatUnavailable),
+            other => Err(Error::internal(format!("encore_hold answered {other}"))),
+        }
+    }
+}
 
 pub async fn connect(
     url: &str,

@@ -8,8 +8,77 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
+use crate::reservations::{HoldRequest, Reservation};
 
 super::sql::impl_all_stores!(Sqlite);
+
+impl SqlStore<Sqlite> {
+    /// The seat hold as one transaction; the steps of `encore_hold` in the PostgreSQL migrations.
+    pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
+        let mut tx = self.write.begin().await?;
+        // Lock the user's row so their concurrent holds are counted one after another.
+        sqlx::query("UPDATE users SET last_hold_at = $2 WHERE id = $1")
+            .bind(r.user_id)
+            .bind(r.now)
+            .execute(&mut *tx)
+            .await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reservations
+              WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until > $3",
+        )
+        .bind(r.user_id)
+        .bind(r.schedule_id)
+        .bind(r.now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if live >= i64::from(r.max_holds) {
+            return Err(Error::HoldLimitReached);
+        }
+        // The race for the seat: exactly one transaction can move it out of "free".
+        let won = sqlx::query(
+            "UPDATE seats SET state = 'HELD', held_until = $3, reservation_id = $4
+              WHERE schedule_id = $1 AND number = $2
+                AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $5))",
+        )
+        .bind(r.schedule_id)
+        .bind(r.seat_number)
+        .bind(r.held_until)
+        .bind(r.id)
+        .bind(r.now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if won == 0 {
+            return Err(Error::SeatUnavailable);
+        }
+        // A lapsed hold on this seat that the sweeper has not reached yet ends here.
+        sqlx::query(
+            "UPDATE reservations SET status = 'EXPIRED'
+              WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until <= $3",
+        )
+        .bind(r.schedule_id)
+        .bind(r.seat_number)
+        .bind(r.now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, price, status, held_until, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'HELD', $7, $8)",
+        )
+        .bind(r.id)
+        .bind(r.user_id)
+        .bind(r.concert_id)
+        .bind(r.schedule_id)
+        .bind(r.seat_number)
+        .bind(r.price)
+        .bind(r.held_until)
+        .bind(r.now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(super::sql::held(r))
+    }
+}
 
 pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
     let opts = SqliteConnectOptions::from_str(url)

@@ -61,6 +61,8 @@ pub async fn create_user(
         name,
     };
     state.store.create_user(&user, &hash, clock::now()).await?;
+    // A fan who just signed up is about to use the key: skip the database on their first call.
+    state.auth_cache.insert(hash, user.clone());
     Ok((
         StatusCode::CREATED,
         JsonOut(CreatedUser {

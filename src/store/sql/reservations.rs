@@ -8,71 +8,8 @@ macro_rules! impl_reservation_store {
                 &self,
                 r: &$crate::reservations::HoldRequest,
             ) -> $crate::error::Result<$crate::reservations::Reservation> {
-                use $crate::error::Error;
-                let mut tx = self.write.begin().await?;
-                // The race for the seat: exactly one transaction can move it out of "free".
-                let won = sqlx::query(
-                    "UPDATE seats SET state = 'HELD', held_until = $3, reservation_id = $4
-                      WHERE schedule_id = $1 AND number = $2
-                        AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $5))",
-                )
-                .bind(r.schedule_id)
-                .bind(r.seat_number)
-                .bind(r.held_until)
-                .bind(r.id)
-                .bind(r.now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if won == 0 {
-                    return Err(Error::SeatUnavailable);
-                }
-                // Lock the user's row so their concurrent holds are counted one after another.
-                sqlx::query("UPDATE users SET last_hold_at = $2 WHERE id = $1")
-                    .bind(r.user_id)
-                    .bind(r.now)
-                    .execute(&mut *tx)
-                    .await?;
-                let live: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM reservations
-                      WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until > $3",
-                )
-                .bind(r.user_id)
-                .bind(r.schedule_id)
-                .bind(r.now)
-                .fetch_one(&mut *tx)
-                .await?;
-                if live >= i64::from(r.max_holds) {
-                    return Err(Error::HoldLimitReached);
-                }
-                // A lapsed hold on this seat that the sweeper has not reached yet ends here.
-                sqlx::query(
-                    "UPDATE reservations SET status = 'EXPIRED'
-                      WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until <= $3",
-                )
-                .bind(r.schedule_id)
-                .bind(r.seat_number)
-                .bind(r.now)
-                .execute(&mut *tx)
-                .await?;
-                let sql = format!(
-                    "INSERT INTO reservations (user_id, {cols})
-                     VALUES ($8, $1, $2, $3, $4, $5, 'HELD', $6, $7, NULL) RETURNING {cols}",
-                    cols = $crate::store::sql::RESERVATION_COLS
-                );
-                let created = sqlx::query_as(&sql)
-                    .bind(r.id)
-                    .bind(r.concert_id)
-                    .bind(r.schedule_id)
-                    .bind(r.seat_number)
-                    .bind(r.price)
-                    .bind(r.held_until)
-                    .bind(r.now)
-                    .bind(r.user_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(created)
+                // Backend-specific: a transaction on SQLite, one function call on PostgreSQL.
+                self.hold_seat(r).await
             }
 
             async fn reservation(
