@@ -325,13 +325,31 @@ def endpoints(mode_name, workdir, args):
         log(f"{mode_name}: GET /queue (poll) over 1,000 waiting tickets")
         r["poll"] = wrk(srv.base, script="poll.lua", seconds=d, env={"BENCH_TOKENS": str(tokens)})
 
-        log(f"{mode_name}: POST /concerts/{{id}}/queue (join), a new fan per request")
-        r["join"] = wrk(srv.base, script="join.lua", seconds=d,
-                        env={"BENCH_KEY_PREFIX": prefix, "BENCH_CONCERT": big, "BENCH_OFFSET": "3000"})
+        log(f"{mode_name}: POST /concerts/{{id}}/queue (join) by fans the service has never seen")
+        r["join_cold"] = wrk(srv.base, script="join.lua", seconds=d,
+                             env={"BENCH_KEY_PREFIX": prefix, "BENCH_CONCERT": big, "BENCH_OFFSET": "3000"})
+        offset = 3000 + r["join_cold"]["requests"] + 100
+
+        # Signed-in fans: the web front calls GET /users/me when the page opens, before the sale.
+        join_seconds = min(d, 5)
+        warm = args.warm
+        log(f"{mode_name}: GET /users/me for {warm:,} fans (sign-in; every key new to the service)")
+        signed, start = 0, offset
+        while signed < warm:
+            w = wrk(srv.base, script="signin.lua", seconds=5,
+                    env={"BENCH_KEY_PREFIX": prefix, "BENCH_OFFSET": str(offset + signed)})
+            r.setdefault("signin", w)
+            signed += w["requests"] - w["non2xx"]
+        log(f"{mode_name}: POST /concerts/{{id}}/queue (join) by signed-in fans, a new ticket per request")
+        r["join"] = wrk(srv.base, script="join.lua", seconds=join_seconds,
+                        env={"BENCH_KEY_PREFIX": prefix, "BENCH_CONCERT": big, "BENCH_OFFSET": str(start),
+                             "BENCH_LIMIT": str(signed)})
+        r["join"]["fans_signed_in"] = signed
+        r["join"]["rejoins"] = max(0, r["join"]["requests"] - signed)
+        offset = start + signed + 100
 
         log(f"{mode_name}: filling one concert's queue to {args.waiters:,} waiters")
         mem_before = redis_used_mb() if mode.redis_url else None
-        offset = 3000 + r["join"]["requests"] + 100
         while srv.gauge("encore_queue_waiting", big) < args.waiters and offset < total - 2000:
             w = wrk(srv.base, script="join.lua", seconds=5,
                     env={"BENCH_KEY_PREFIX": prefix, "BENCH_CONCERT": big, "BENCH_OFFSET": str(offset)})
@@ -475,7 +493,9 @@ def report(results, args):
                          f"{ratio(x['rps'], ceiling)} {cname} | {x.get('non2xx', 0):,} |")
         row("GET /health (HTTP floor)", e["health"], h, "floor")
         row("GET /queue (poll, 1k waiters)", e["poll"], h, "floor")
-        row("POST …/queue (join, new fan each)", e["join"], h, "floor")
+        row("GET /users/me, key never seen (auth cache miss)", e["signin"], h, "floor")
+        row("POST …/queue (join), fan never seen", e["join_cold"], h, "floor")
+        row("POST …/queue (join), signed-in fan", e["join"], h, "floor")
         row(f"GET /queue at {e['scale']['waiting']:,} waiters", e["scale"]["poll"], h, "floor")
         row("POST /reservations (free seats)", e["hold"], ceil, "DB ceiling")
         row("POST /payments", e["pay"], ceil, "DB ceiling")
@@ -488,7 +508,8 @@ def report(results, args):
                       (f"; Redis memory for the line {s['redis_mb']:.0f} MB" if s["redis_mb"] is not None else ""),
                   f"- hot seat: {hs['won']} × 201, {hs['lost']} × 409, {hs['5xx']} × 5xx, {hs['other']} other; "
                   f"p50 {hs['p50_ms']:.1f} ms, p99 {hs['p99_ms']:.1f} ms",
-                  f"- payments: {e['pay']['available']:,} holds were available to pay", ""]
+                  f"- payments: {e['pay']['available']:,} holds were available to pay; signed-in join: "
+                  f"{e['join']['fans_signed_in']:,} fans signed in, {e['join']['rejoins']:,} requests were re-joins", ""]
         f = results.get(f"{mode}_sale")
         if f:
             lines += [f"### Flash sale ({title})", "",
@@ -508,6 +529,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
     ap.add_argument("--waiters", type=int, default=1_000_000, help="size of the scale test's line")
     ap.add_argument("--fans", type=int, default=100_000)
+    ap.add_argument("--warm", type=int, default=400_000, help="fans signed in before the signed-in join")
     ap.add_argument("--vus", type=int, default=400)
     ap.add_argument("--skip-sale", action="store_true")
     args = ap.parse_args()

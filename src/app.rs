@@ -37,9 +37,20 @@ const AUTH_CACHE_USERS: usize = 1_000_000;
 /// on leave and payment; this catches time-based expiry).
 const QUEUE_TICK: Duration = Duration::from_millis(200);
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`, so the per-request clone axum makes is one
+/// reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub settings: Arc<Settings>,
@@ -54,7 +65,7 @@ pub struct AppState {
     pub stop: CancellationToken,
 }
 
-impl AppState {
+impl Shared {
     pub async fn concert(&self, id: Uuid) -> Result<Concert> {
         if let Some(c) = self.concerts.get(&id) {
             return Ok(c);
@@ -131,7 +142,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .await
             .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             store,
             queue,
             admin_token_hash: hash_key(&admin_token),
@@ -141,7 +152,7 @@ impl Application {
             schedules: Arc::new(Cache::new(100_000)),
             metrics,
             stop: CancellationToken::new(),
-        };
+        }));
         let router = router(state.clone());
         Ok(Application {
             listener,

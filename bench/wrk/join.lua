@@ -1,13 +1,15 @@
 -- POST /api/v1/concerts/{BENCH_CONCERT}/queue, each request as another seeded user
 -- (API key = BENCH_KEY_PREFIX .. n), so every request is a new ticket at the back of one line.
+-- BENCH_LIMIT, if set, keeps n below it (keys warmed by signin.lua).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 local prefix = os.getenv("BENCH_KEY_PREFIX")
 local path = "/api/v1/concerts/" .. os.getenv("BENCH_CONCERT") .. "/queue"
 local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+local limit = tonumber(os.getenv("BENCH_LIMIT") or "1000000000")
 local n = 0
 
 function request()
-  local i = offset + n * threads + (tid or 0)
+  local i = offset + (n * threads + (tid or 0)) % limit
   n = n + 1
   return wrk.format("POST", path, { ["Authorization"] = "Bearer " .. prefix .. i }, "")
 end

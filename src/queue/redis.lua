@@ -73,7 +73,7 @@ local function maintain()
   return changed
 end
 
--- {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner, b, c, p, f}
+-- {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner}
 local function view(id)
   local owner = redis.call('HGET', KEYS[4], id)
   local status, n = 'GONE', '0'
@@ -86,6 +86,12 @@ local function view(id)
       if rank then status, n = 'WAITING', tostring(rank + 1) end
     end
   end
+  return {id, status, n, owner or ''}
+end
+
+-- Appends the admission-rate buckets (b, c, p, f; see rate.rs) to `out`.
+local function with_rate(out)
   local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'p', 'f')
-  return {id, status, n, owner or '', m[1] or '', m[2] or '', m[3] or '', m[4] or ''}
+  for j = 1, 4 do table.insert(out, m[j] or '') end
+  return out
 end

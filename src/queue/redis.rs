@@ -6,21 +6,23 @@
 //! published on a channel every instance subscribes to, which wakes SSE streams everywhere.
 //! Redis being away answers 503 `QUEUE_UNAVAILABLE` within a second: nobody is let in unchecked.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
 use super::token::{TicketId, TokenCodec};
 use super::{GateTicket, Queue, QueueConfig, QueueSize, Ticket, TicketStatus};
-use crate::clock::Millis;
+use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 
 const PRELUDE: &str = include_str!("redis.lua");
@@ -29,9 +31,10 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 /// Most tickets one script expires or admits per phase, so no script blocks Redis for long.
 const BUDGET: u32 = 2000;
 
+#[derive(Clone)]
 struct Scripts {
     join: Script,
-    view: Script,
+    view_many: Script,
     leave: Script,
     finish: Script,
     maintain: Script,
@@ -41,29 +44,33 @@ impl Scripts {
     fn new() -> Self {
         let s = |body: &str| Script::new(&format!("{PRELUDE}\n{body}"));
         Scripts {
-            // ARGV 8 user, 9 new ticket id
+            // ARGV 8 user, 9 new ticket id. Answers view + rate + created (1/0).
             join: s(r#"
                 maintain()
-                local existing = redis.call('HGET', KEYS[5], ARGV[8])
-                if existing then
-                  local v = view(existing)
-                  table.insert(v, '0')
-                  return v
+                local id = redis.call('HGET', KEYS[5], ARGV[8])
+                local created = '0'
+                if not id then
+                  id = ARGV[9]
+                  created = '1'
+                  local seq = redis.call('HINCRBY', KEYS[6], 'seq', 1)
+                  redis.call('ZADD', KEYS[1], seq, id)
+                  redis.call('ZADD', KEYS[3], now, id)
+                  redis.call('HSET', KEYS[4], id, ARGV[8])
+                  redis.call('HSET', KEYS[5], ARGV[8], id)
+                  maintain()
                 end
-                local seq = redis.call('HINCRBY', KEYS[6], 'seq', 1)
-                redis.call('ZADD', KEYS[1], seq, ARGV[9])
-                redis.call('ZADD', KEYS[3], now, ARGV[9])
-                redis.call('HSET', KEYS[4], ARGV[9], ARGV[8])
-                redis.call('HSET', KEYS[5], ARGV[8], ARGV[9])
-                maintain()
-                local v = view(ARGV[9])
-                table.insert(v, '1')
+                local v = with_rate(view(id))
+                table.insert(v, created)
                 return v"#),
-            // ARGV 8 ticket, 9 heartbeat (1/0)
-            view: s(r#"
+            // ARGV 8.. pairs of (ticket, heartbeat 1/0). Answers 4 fields a ticket, then the rate.
+            view_many: s(r#"
                 maintain()
-                if ARGV[9] == '1' then redis.call('ZADD', KEYS[3], 'XX', now, ARGV[8]) end
-                return view(ARGV[8])"#),
+                local out = {}
+                for i = 8, #ARGV, 2 do
+                  if ARGV[i + 1] == '1' then redis.call('ZADD', KEYS[3], 'XX', now, ARGV[i]) end
+                  for _, x in ipairs(view(ARGV[i])) do table.insert(out, x) end
+                end
+                return with_rate(out)"#),
             // ARGV 8 ticket
             leave: s(r#"
                 local gone = remove(ARGV[8])
@@ -83,20 +90,64 @@ impl Scripts {
     }
 }
 
-pub struct RedisQueue {
-    conn: ConnectionManager,
-    prefix: String,
-    codec: TokenCodec,
-    config: QueueConfig,
-    scripts: Scripts,
-    notifier: Arc<Notifier>,
-}
-
 fn unavailable(e: impl std::fmt::Display) -> Error {
     Error::QueueUnavailable(e.to_string())
 }
 
-/// One script result row: see `view` in `redis.lua`.
+/// Key names of one concert's line, and its id as a script argument.
+struct KeyNames {
+    keys: [String; 6],
+    concert: String,
+}
+
+/// What this instance keeps per concert: key names built once, whether the concert is in the
+/// registry yet, and the batcher that answers its polls.
+struct ConcertState {
+    names: Arc<KeyNames>,
+    registered: AtomicBool,
+    views: mpsc::Sender<ViewRequest>,
+}
+
+/// What every call needs; cheap to clone into a batcher task.
+#[derive(Clone)]
+struct Ctx {
+    conn: ConnectionManager,
+    config: QueueConfig,
+    channel: Arc<str>,
+}
+
+impl Ctx {
+    /// Runs a script for one concert with the common arguments and `extra` after them.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        names: &KeyNames,
+        now: Millis,
+        extra: &[String],
+    ) -> Result<T> {
+        let mut inv = script.prepare_invoke();
+        for k in &names.keys {
+            inv.key(k);
+        }
+        inv.arg(now)
+            .arg(self.config.active_limit)
+            .arg(self.config.active_ttl)
+            .arg(self.config.idle_timeout)
+            .arg(BUDGET)
+            .arg(&*self.channel)
+            .arg(&names.concert);
+        for a in extra {
+            inv.arg(a);
+        }
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(TIMEOUT, inv.invoke_async(&mut conn))
+            .await
+            .map_err(unavailable)?
+            .map_err(unavailable)
+    }
+}
+
+/// A ticket as a script sees it: see `view` in `redis.lua`.
 struct View {
     id: TicketId,
     status: &'static str,
@@ -105,10 +156,24 @@ struct View {
     rate: AdmissionRate,
 }
 
+fn num(field: &str) -> Option<i64> {
+    field.parse::<f64>().ok().map(|f| f as i64)
+}
+
+fn parse_rate(f: &[String]) -> AdmissionRate {
+    let at = |i: usize| f.get(i).and_then(|v| num(v));
+    AdmissionRate {
+        bucket_start: at(0).unwrap_or(0),
+        current: at(1).unwrap_or(0) as u64,
+        previous: at(2).unwrap_or(0) as u64,
+        first: at(3),
+    }
+}
+
 impl View {
-    fn parse(row: &[String]) -> Result<View> {
+    /// Four fields (ticket, status, number, owner) and the concert's admission rate.
+    fn parse(row: &[String], rate: AdmissionRate) -> Result<View> {
         let field = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
-        let num = |i: usize| field(i).parse::<f64>().ok().map(|f| f as i64);
         let id = TicketId::from_str_radix(field(0), 16)
             .map_err(|_| Error::internal("bad ticket id from Redis"))?;
         let status = match field(1) {
@@ -119,16 +184,78 @@ impl View {
         Ok(View {
             id,
             status,
-            n: num(2).unwrap_or(0),
+            n: num(field(2)).unwrap_or(0),
             owner: Uuid::parse_str(field(3)).ok(),
-            rate: AdmissionRate {
-                bucket_start: num(4).unwrap_or(0),
-                current: num(5).unwrap_or(0) as u64,
-                previous: num(6).unwrap_or(0) as u64,
-                first: num(7),
-            },
+            rate,
         })
     }
+}
+
+/// One poll (or gate check) waiting for the concert's batcher.
+struct ViewRequest {
+    id: TicketId,
+    now: Millis,
+    heartbeat: bool,
+    reply: oneshot::Sender<Result<View>>,
+}
+
+/// Most polls one script call answers.
+const MAX_BATCH: usize = 256;
+
+/// Answers a concert's polls in batches: every poll that queued while the previous script call
+/// was in flight goes into the next one. Alone, a poll is sent at once; in a flash crowd, one
+/// round trip to Redis answers hundreds.
+async fn batch_views(
+    ctx: Ctx,
+    script: Script,
+    names: Arc<KeyNames>,
+    mut rx: mpsc::Receiver<ViewRequest>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let now = batch.iter().map(|r| r.now).max().unwrap_or_else(clock::now);
+        let mut extra = Vec::with_capacity(batch.len() * 2);
+        for r in &batch {
+            extra.push(format!("{:032x}", r.id));
+            extra.push(if r.heartbeat { "1" } else { "0" }.to_owned());
+        }
+        match ctx.run::<Vec<String>>(&script, &names, now, &extra).await {
+            Ok(rows) if rows.len() == batch.len() * 4 + 4 => {
+                let rate = parse_rate(&rows[batch.len() * 4..]);
+                for (i, r) in batch.into_iter().enumerate() {
+                    let _ = r.reply.send(View::parse(&rows[i * 4..i * 4 + 4], rate));
+                }
+            }
+            Ok(_) => {
+                for r in batch {
+                    let _ = r
+                        .reply
+                        .send(Err(Error::internal("short answer from Redis")));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for r in batch {
+                    let _ = r.reply.send(Err(Error::QueueUnavailable(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+pub struct RedisQueue {
+    ctx: Ctx,
+    prefix: String,
+    concerts: parking_lot::Mutex<HashMap<Uuid, Arc<ConcertState>>>,
+    codec: TokenCodec,
+    scripts: Scripts,
+    notifier: Arc<Notifier>,
 }
 
 impl RedisQueue {
@@ -152,32 +279,53 @@ impl RedisQueue {
         .map_err(unavailable)?
         .map_err(unavailable)?;
         let notifier = Arc::new(Notifier::default());
-        let queue = RedisQueue {
-            conn,
+        let channel: Arc<str> = format!("{prefix}:queue-events").into();
+        spawn_subscriber(client, channel.to_string(), notifier.clone());
+        Ok(RedisQueue {
+            ctx: Ctx {
+                conn,
+                config,
+                channel,
+            },
             prefix: prefix.to_owned(),
+            concerts: Default::default(),
             codec,
-            config,
             scripts: Scripts::new(),
-            notifier: notifier.clone(),
-        };
-        spawn_subscriber(client, queue.channel(), notifier);
-        Ok(queue)
+            notifier,
+        })
     }
 
-    fn channel(&self) -> String {
-        format!("{}:queue-events", self.prefix)
-    }
-
-    fn keys(&self, concert: Uuid) -> [String; 6] {
-        let base = format!("{}:q:{{{concert}}}", self.prefix);
-        ["waiting", "active", "seen", "owners", "users", "meta"].map(|k| format!("{base}:{k}"))
+    fn concert(&self, concert: Uuid) -> Arc<ConcertState> {
+        self.concerts
+            .lock()
+            .entry(concert)
+            .or_insert_with(|| {
+                let base = format!("{}:q:{{{concert}}}", self.prefix);
+                let names = Arc::new(KeyNames {
+                    keys: ["waiting", "active", "seen", "owners", "users", "meta"]
+                        .map(|k| format!("{base}:{k}")),
+                    concert: concert.to_string(),
+                });
+                let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(batch_views(
+                    self.ctx.clone(),
+                    self.scripts.view_many.clone(),
+                    names.clone(),
+                    rx,
+                ));
+                Arc::new(ConcertState {
+                    names,
+                    registered: AtomicBool::new(false),
+                    views: tx,
+                })
+            })
+            .clone()
     }
 
     fn registry(&self) -> String {
         format!("{}:concerts", self.prefix)
     }
 
-    /// Runs a script for one concert with the common arguments and `extra` after them.
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
@@ -185,25 +333,9 @@ impl RedisQueue {
         now: Millis,
         extra: &[String],
     ) -> Result<T> {
-        let mut inv = script.prepare_invoke();
-        for k in self.keys(concert) {
-            inv.key(k);
-        }
-        inv.arg(now)
-            .arg(self.config.active_limit)
-            .arg(self.config.active_ttl)
-            .arg(self.config.idle_timeout)
-            .arg(BUDGET)
-            .arg(self.channel())
-            .arg(concert.to_string());
-        for a in extra {
-            inv.arg(a);
-        }
-        let mut conn = self.conn.clone();
-        tokio::time::timeout(TIMEOUT, inv.invoke_async(&mut conn))
+        self.ctx
+            .run(script, &self.concert(concert).names, now, extra)
             .await
-            .map_err(unavailable)?
-            .map_err(unavailable)
     }
 
     fn ticket(&self, concert: Uuid, v: &View, now: Millis) -> Result<Ticket> {
@@ -232,16 +364,21 @@ impl RedisQueue {
 
     async fn view(&self, token: &str, now: Millis, heartbeat: bool) -> Result<(Uuid, View)> {
         let (concert, id) = self.codec.decode(token)?;
-        let hb = if heartbeat { "1" } else { "0" };
-        let row: Vec<String> = self
-            .run(
-                &self.scripts.view,
-                concert,
+        let (reply, answer) = oneshot::channel();
+        self.concert(concert)
+            .views
+            .send(ViewRequest {
+                id,
                 now,
-                &[format!("{id:032x}"), hb.into()],
-            )
-            .await?;
-        let v = View::parse(&row)?;
+                heartbeat,
+                reply,
+            })
+            .await
+            .map_err(unavailable)?;
+        let v = tokio::time::timeout(TIMEOUT * 2, answer)
+            .await
+            .map_err(unavailable)?
+            .map_err(unavailable)??;
         if v.status == "GONE" {
             return Err(Error::QueueTokenExpired);
         }
@@ -286,9 +423,15 @@ impl Queue for RedisQueue {
             )
             .await?;
         let created = row.get(8).is_some_and(|c| c == "1");
-        let v = View::parse(&row)?;
-        let mut conn = self.conn.clone();
-        let _: redis::RedisResult<()> = conn.sadd(self.registry(), concert_id.to_string()).await;
+        let v = View::parse(&row, parse_rate(row.get(4..8).unwrap_or_default()))?;
+        // The registry lets every instance's tick find the line; once per concert is enough.
+        let state = self.concert(concert_id);
+        if !state.registered.load(Ordering::Relaxed) {
+            let mut conn = self.ctx.conn.clone();
+            let added: redis::RedisResult<()> =
+                conn.sadd(self.registry(), concert_id.to_string()).await;
+            state.registered.store(added.is_ok(), Ordering::Relaxed);
+        }
         Ok((self.ticket(concert_id, &v, now)?, created))
     }
 
@@ -333,7 +476,7 @@ impl Queue for RedisQueue {
     }
 
     async fn tick(&self, now: Millis) -> Result<()> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.ctx.conn.clone();
         let concerts: Vec<String> = tokio::time::timeout(TIMEOUT, conn.smembers(self.registry()))
             .await
             .map_err(unavailable)?
@@ -349,19 +492,19 @@ impl Queue for RedisQueue {
     }
 
     async fn sizes(&self) -> Result<Vec<QueueSize>> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.ctx.conn.clone();
         let concerts: Vec<String> = tokio::time::timeout(TIMEOUT, conn.smembers(self.registry()))
             .await
             .map_err(unavailable)?
             .map_err(unavailable)?;
         let mut sizes = Vec::new();
         for c in concerts.iter().filter_map(|c| Uuid::parse_str(c).ok()) {
-            let [waiting, active, ..] = self.keys(c);
+            let ck = self.concert(c).names.clone();
             let (w, a): (u64, u64) = tokio::time::timeout(
                 TIMEOUT,
                 redis::pipe()
-                    .zcard(waiting)
-                    .zcard(active)
+                    .zcard(&ck.keys[0])
+                    .zcard(&ck.keys[1])
                     .query_async(&mut conn),
             )
             .await
@@ -377,7 +520,7 @@ impl Queue for RedisQueue {
     }
 
     async fn ping(&self) -> Result<()> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.ctx.conn.clone();
         let _: String = tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async(&mut conn))
             .await
             .map_err(unavailable)?

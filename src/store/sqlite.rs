@@ -15,6 +15,20 @@ super::sql::impl_all_stores!(Sqlite);
 impl SqlStore<Sqlite> {
     /// The seat hold as one transaction; the steps of `encore_hold` in the PostgreSQL migrations.
     pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
+        // Lose fast: a racer who arrives after the seat was taken reads that on a reader, without
+        // queueing for the one writer. This only ever rejects; the UPDATE below decides wins.
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM seats WHERE schedule_id = $1 AND number = $2
+                AND (state = 'SOLD' OR (state = 'HELD' AND held_until > $3))",
+        )
+        .bind(r.schedule_id)
+        .bind(r.seat_number)
+        .bind(r.now)
+        .fetch_optional(&self.read)
+        .await?;
+        if taken.is_some() {
+            return Err(Error::SeatUnavailable);
+        }
         let mut tx = self.write.begin().await?;
         // Lock the user's row so their concurrent holds are counted one after another.
         sqlx::query("UPDATE users SET last_hold_at = $2 WHERE id = $1")
