@@ -93,10 +93,11 @@ impl Shared {
         Ok(s)
     }
 
-    /// The live ticket behind a gated call's `X-Queue-Token`.
-    pub async fn queue_ticket(&self, token: QueueTokenHeader) -> Result<GateTicket> {
+    /// The live, ACTIVE ticket of `user` behind a gated call's `X-Queue-Token`; the caller then
+    /// checks it is for the concert the call is about.
+    pub async fn queue_ticket(&self, token: QueueTokenHeader, user: &User) -> Result<GateTicket> {
         let token = token.0.ok_or(Error::QueueTokenRequired)?;
-        self.queue.gate(&token, clock::now()).await
+        self.queue.gate(&token, clock::now()).await?.open_for(user)
     }
 }
 

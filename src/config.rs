@@ -29,6 +29,10 @@ fn duration(s: &str) -> Result<Duration, String> {
     if d.is_zero() {
         return Err("must be longer than zero".into());
     }
+    // Times are epoch milliseconds in i64; a year keeps every `now + ttl` far from overflow.
+    if d > Duration::from_secs(366 * 24 * 3600) {
+        return Err("must be at most a year".into());
+    }
     Ok(d)
 }
 

@@ -175,6 +175,10 @@ impl From<sqlx::Error> for Error {
             {
                 Self::DatabaseUnavailable(err.to_string())
             }
+            // Class 22 is PostgreSQL's "data exception": a value it cannot store, e.g. a NUL.
+            E::Database(ref db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                Self::Validation("a value in the request cannot be stored".into())
+            }
             other => Self::Internal(format!("database: {other}")),
         }
     }

@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 
+/// How long a key's first answer is kept for replay (a day).
+pub const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// A client's key for one kind of call, with the fingerprint of the request it came with.
 #[derive(Debug, Clone)]
 pub struct IdemKey {

@@ -47,9 +47,9 @@ pub struct NewConcert {
 
 fn text(field: &str, value: &str) -> Result<String> {
     let n = value.chars().count();
-    if value.trim().is_empty() || n > 200 {
+    if value.trim().is_empty() || n > 200 || value.chars().any(char::is_control) {
         return Err(Error::validation(format!(
-            "{field} must be 1 to 200 characters and not blank"
+            "{field} must be 1 to 200 characters, not blank, without control characters"
         )));
     }
     Ok(value.to_owned())
@@ -147,8 +147,8 @@ pub async fn create_schedule(
     Path(concert_id): Path<Uuid>,
     Json(body): Json<NewSchedule>,
 ) -> Result<(StatusCode, JsonOut<Schedule>)> {
-    let schedule = body.parse(concert_id)?;
     state.concert(concert_id).await?;
+    let schedule = body.parse(concert_id)?;
     let now = clock::now();
     state.store.create_schedule(&schedule, now).await?;
     Ok((StatusCode::CREATED, JsonOut(schedule.at(now))))
@@ -184,9 +184,9 @@ pub async fn list_schedules(
     token: QueueTokenHeader,
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Items<Schedule>>> {
-    let ticket = state.queue_ticket(token).await?;
+    let ticket = state.queue_ticket(token, &user.0).await?;
     state.concert(concert_id).await?;
-    ticket.admits(&user.0, concert_id)?;
+    ticket.admits(concert_id)?;
     let now = clock::now();
     let items = state.store.schedules(concert_id, now).await?;
     Ok(JsonOut(Items {
@@ -213,9 +213,9 @@ pub async fn seat_map(
     token: QueueTokenHeader,
     Path(schedule_id): Path<Uuid>,
 ) -> Result<JsonOut<SeatMap>> {
-    let ticket = state.queue_ticket(token).await?;
+    let ticket = state.queue_ticket(token, &user.0).await?;
     let schedule = state.schedule(schedule_id).await?;
-    ticket.admits(&user.0, schedule.concert_id)?;
+    ticket.admits(schedule.concert_id)?;
     let now = clock::now();
     let seats = state.store.seats(schedule_id).await?;
     Ok(JsonOut(SeatMap {

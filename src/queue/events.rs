@@ -41,6 +41,10 @@ pub async fn events(
         .ok_or(Error::QueueTokenRequired)?;
     let first = state.queue.poll(&token, clock::now()).await?;
     let mut changes = state.queue.changes(first.concert_id);
+    // A change between the first poll and subscribing would otherwise wake nothing until the
+    // next heartbeat: look once more right away.
+    changes.mark_changed();
+    let stop = state.stop.clone();
     // Heartbeats well inside the idle timeout keep a streaming waiter in line.
     let heartbeat = (state.settings.queue_idle_timeout / 3).min(Duration::from_secs(15));
     let queue = state.queue.clone();
@@ -52,6 +56,8 @@ pub async fn events(
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { break },
                 _ = tokio::time::sleep(heartbeat) => {},
+                // Shutting down: end the stream so the graceful drain can finish.
+                _ = stop.cancelled() => break,
             }
             tokio::time::sleep(MIN_GAP).await;
             let now = match queue.poll(&token, clock::now()).await {

@@ -61,13 +61,22 @@ pub struct GateTicket {
 }
 
 impl GateTicket {
-    /// A gated call about `concert_id` by `user` may pass with this ticket.
-    pub fn admits(&self, user: &User, concert_id: Uuid) -> Result<()> {
-        if self.user_id != user.id || self.concert_id != concert_id {
+    /// The ticket is `user`'s and ACTIVE. Checked before the resource is looked up, so a waiting
+    /// fan learns nothing about which schedules exist.
+    pub fn open_for(self, user: &User) -> Result<Self> {
+        if self.user_id != user.id {
             return Err(Error::QueueTokenMismatch);
         }
         if !self.active {
             return Err(Error::QueueNotActive);
+        }
+        Ok(self)
+    }
+
+    /// The ticket is for the concert the call is about.
+    pub fn admits(&self, concert_id: Uuid) -> Result<()> {
+        if self.concert_id != concert_id {
+            return Err(Error::QueueTokenMismatch);
         }
         Ok(())
     }

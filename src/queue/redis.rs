@@ -73,6 +73,7 @@ impl Scripts {
                 return with_rate(out)"#),
             // ARGV 8 ticket
             leave: s(r#"
+                maintain()
                 local gone = remove(ARGV[8])
                 maintain()
                 if gone == 1 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
@@ -365,20 +366,23 @@ impl RedisQueue {
     async fn view(&self, token: &str, now: Millis, heartbeat: bool) -> Result<(Uuid, View)> {
         let (concert, id) = self.codec.decode(token)?;
         let (reply, answer) = oneshot::channel();
-        self.concert(concert)
-            .views
-            .send(ViewRequest {
-                id,
-                now,
-                heartbeat,
-                reply,
-            })
-            .await
-            .map_err(unavailable)?;
-        let v = tokio::time::timeout(TIMEOUT * 2, answer)
-            .await
-            .map_err(unavailable)?
-            .map_err(unavailable)??;
+        let views = self.concert(concert).views.clone();
+        // One deadline for waiting in the batcher's queue and for its answer: a Redis outage
+        // answers 503 quickly instead of piling polls up.
+        let v = tokio::time::timeout(TIMEOUT * 2, async move {
+            views
+                .send(ViewRequest {
+                    id,
+                    now,
+                    heartbeat,
+                    reply,
+                })
+                .await
+                .map_err(unavailable)?;
+            answer.await.map_err(unavailable)?
+        })
+        .await
+        .map_err(unavailable)??;
         if v.status == "GONE" {
             return Err(Error::QueueTokenExpired);
         }

@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewReservation {
     pub schedule_id: Uuid,
-    /// 1 to the schedule's seatCount.
+    /// 1 to the schedule's seatCount; any other number is 404 SEAT_NOT_FOUND.
     pub seat_number: i64,
 }
 
@@ -45,13 +45,11 @@ pub async fn hold(
     token: QueueTokenHeader,
     Json(body): Json<NewReservation>,
 ) -> Result<(StatusCode, JsonOut<Reservation>)> {
-    let ticket = state.queue_ticket(token).await?;
+    let ticket = state.queue_ticket(token, &user.0).await?;
     let schedule = state.schedule(body.schedule_id).await?;
-    ticket.admits(&user.0, schedule.concert_id)?;
-    if body.seat_number < 1 {
-        return Err(Error::validation("seatNumber must be 1 or more"));
-    }
-    if body.seat_number > schedule.seat_count {
+    ticket.admits(schedule.concert_id)?;
+    // Any number that is not on the seat map names no seat.
+    if !(1..=schedule.seat_count).contains(&body.seat_number) {
         return Err(Error::SeatNotFound);
     }
     let now = clock::now();

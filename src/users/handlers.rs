@@ -40,9 +40,9 @@ pub struct CreatedUser {
 /// A display name: 1 to 100 characters, not blank.
 pub fn parse_name(name: &str) -> Result<String> {
     let n = name.chars().count();
-    if n == 0 || n > 100 || name.trim().is_empty() {
+    if n == 0 || n > 100 || name.trim().is_empty() || name.chars().any(char::is_control) {
         return Err(Error::validation(
-            "name must be 1 to 100 characters and not blank",
+            "name must be 1 to 100 characters, not blank, without control characters",
         ));
     }
     Ok(name.to_owned())

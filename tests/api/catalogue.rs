@@ -206,3 +206,79 @@ async fn a_waiting_ticket_does_not_open_the_gate() {
     let r = app.hold(&second, &token, &schedule, 1).await;
     assert_eq!((r.status, r.code()), (403, "QUEUE_NOT_ACTIVE"));
 }
+
+#[tokio::test]
+async fn a_sold_out_schedule_is_not_bookable_and_started_ones_are_hidden() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 1, 100).await;
+    let mut started = schedule_body(5, 100, -7200, -3600);
+    started["startsAt"] = json!((chrono::Utc::now() - chrono::Duration::seconds(60)).to_rfc3339());
+    assert_eq!(
+        app.admin_post(&format!("admin/concerts/{concert}/schedules"), started)
+            .await
+            .status,
+        201
+    );
+    let user = app.user().await;
+    app.charge(&user, 100).await;
+    let token = app.admitted(&user, &concert).await;
+    let rid = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let list = app
+        .get(
+            &format!("concerts/{concert}/schedules"),
+            Some(&user),
+            Some(&token),
+        )
+        .await;
+    let items = list.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "a schedule that has started is not listed");
+    assert_eq!(
+        (
+            items[0]["availableSeats"].clone(),
+            items[0]["bookable"].clone()
+        ),
+        (json!(0), json!(false))
+    );
+    assert_eq!(app.pay(&user, &rid, None).await.status, 201);
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_not_stored() {
+    let app = spawn().await;
+    let r = app
+        .post("users", None, None, json!({"name": "a\u{0}b"}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "VALIDATION_FAILED"));
+    let r = app
+        .admin_post(
+            "admin/concerts",
+            json!({"title": "x\u{0}", "performer": "p"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (422, "VALIDATION_FAILED"));
+    assert_eq!(
+        app.get("concerts", None, None).await.body["items"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn another_users_key_cannot_use_a_ticket_for_holds_or_seats() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 5, 100).await;
+    let owner = app.user().await;
+    let token = app.admitted(&owner, &concert).await;
+    let thief = app.user().await;
+    let r = app.hold(&thief, &token, &schedule, 1).await;
+    assert_eq!((r.status, r.code()), (403, "QUEUE_TOKEN_MISMATCH"));
+    let r = app
+        .get(
+            &format!("schedules/{schedule}/seats"),
+            Some(&thief),
+            Some(&token),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (403, "QUEUE_TOKEN_MISMATCH"));
+}

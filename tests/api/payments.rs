@@ -229,3 +229,59 @@ async fn a_failed_first_answer_is_replayed_under_its_key() {
         "a new key is a new attempt"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_payments_of_different_holds_never_overdraw() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 6000).await;
+    let user = app.user().await;
+    app.charge(&user, 10_000).await;
+    let token = app.admitted(&user, &concert).await;
+    let a = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let b = app.hold(&user, &token, &schedule, 2).await.str("id");
+    let (ra, rb) = tokio::join!(app.pay(&user, &a, None), app.pay(&user, &b, None));
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [201, 402],
+        "one paid, the other found the balance short"
+    );
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        4000
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_and_cancelling_at_once_has_one_winner() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 10, 1000).await;
+    let user = app.user().await;
+    app.charge(&user, 1000).await;
+    let token = app.admitted(&user, &concert).await;
+    let rid = app.hold(&user, &token, &schedule, 1).await.str("id");
+    let path = format!("reservations/{rid}");
+    let (paid, cancelled) = tokio::join!(
+        app.pay(&user, &rid, None),
+        app.delete(&path, Some(&user), None)
+    );
+    let final_status = app
+        .get(&format!("reservations/{rid}"), Some(&user), None)
+        .await
+        .body["status"]
+        .clone();
+    let balance = app.get("wallet", Some(&user), None).await.body["balance"].clone();
+    match (paid.status, cancelled.status) {
+        (201, 409) => assert_eq!((final_status, balance), (json!("CONFIRMED"), json!(0))),
+        (409, 200) => assert_eq!((final_status, balance), (json!("CANCELLED"), json!(1000))),
+        other => panic!("exactly one of pay and cancel wins, got {other:?}"),
+    }
+    // A confirmed or cancelled reservation cannot be cancelled again.
+    let r = app
+        .delete(&format!("reservations/{rid}"), Some(&user), None)
+        .await;
+    assert_eq!((r.status, r.code()), (409, "RESERVATION_NOT_HELD"));
+}

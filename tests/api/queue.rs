@@ -230,3 +230,70 @@ async fn server_sent_events_push_waiting_then_active() {
         .collect();
     assert_eq!(seen, vec![json!(["WAITING", 1]), json!(["ACTIVE", null])]);
 }
+
+#[tokio::test]
+async fn rejoining_after_leaving_goes_to_the_back() {
+    let app = spawn_with(|s| s.queue_active_limit = 1).await;
+    let concert = app.concert().await;
+    app.admitted(&app.user().await, &concert).await;
+    let user = app.user().await;
+    let first = app.join(&user, &concert).await.str("token");
+    app.join(&app.user().await, &concert).await;
+    app.send(
+        app.req(Method::DELETE, "queue")
+            .header("X-Queue-Token", &first),
+    )
+    .await;
+    let again = app.join(&user, &concert).await;
+    assert_eq!(again.status, 201, "a new ticket");
+    assert_ne!(again.str("token"), first);
+    assert_eq!(again.body["position"], 2);
+}
+
+#[tokio::test]
+async fn a_streaming_waiter_outlives_the_idle_timeout_and_leaving_ends_the_stream() {
+    let app = spawn_with(|s| {
+        s.queue_active_limit = 1;
+        s.queue_idle_timeout = Duration::from_millis(900);
+    })
+    .await;
+    let concert = app.concert().await;
+    let active = app.admitted(&app.user().await, &concert).await;
+    let token = app.join(&app.user().await, &concert).await.str("token");
+    let res = app
+        .req(Method::GET, &format!("queue/events?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = res.bytes_stream();
+    let read = async {
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+        text
+    };
+    // Three idle timeouts later the streaming waiter is still in line; then it leaves.
+    let leave = async {
+        tokio::time::sleep(Duration::from_millis(2700)).await;
+        let position = app.get("queue", None, Some(&token)).await.body["position"].clone();
+        app.send(
+            app.req(Method::DELETE, "queue")
+                .header("X-Queue-Token", &token),
+        )
+        .await;
+        position
+    };
+    let ended =
+        tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(read, leave) }).await;
+    let (text, position) = ended.expect("the stream ended after the fan left");
+    assert_eq!(position, 1);
+    assert!(
+        text.contains("\"EXPIRED\""),
+        "the last event says EXPIRED: {text}"
+    );
+    assert_eq!(
+        app.get("queue", None, Some(&active)).await.body["status"],
+        "ACTIVE"
+    );
+}

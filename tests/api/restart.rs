@@ -116,6 +116,44 @@ async fn a_graceful_restart_keeps_every_place_in_the_queue() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_open_event_streams_and_still_saves_the_queue() {
+    let server = start(TestDb::new().await, &[("ENCORE_QUEUE_ACTIVE_LIMIT", "1")]).await;
+    let app = &server.app;
+    let concert = app.concert().await;
+    app.admitted(&app.user().await, &concert).await;
+    let token = app.join(&app.user().await, &concert).await.str("token");
+    let res = app
+        .req(reqwest::Method::GET, &format!("queue/events?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut server = server;
+    server.signal("-TERM");
+    let exited = tokio::task::spawn_blocking(move || {
+        for _ in 0..100 {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Some((status, server.app.db));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = server.child.kill();
+        None
+    })
+    .await
+    .unwrap();
+    let (status, db) = exited.expect("encore exited within 10 s although a stream was open");
+    assert!(status.success());
+    drop(res);
+    let server = start(db, &[("ENCORE_QUEUE_ACTIVE_LIMIT", "1")]).await;
+    assert_eq!(
+        server.app.get("queue", None, Some(&token)).await.body["position"],
+        1
+    );
+    drop(server.stop("-TERM"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_payment_survives_kill_9() {
     let server = start(TestDb::new().await, &[]).await;
     let app = &server.app;

@@ -43,7 +43,8 @@ macro_rules! impl_payment_store {
                 .await?
                 .rows_affected();
                 if confirmed != 1 {
-                    return Err(Error::internal("seat sold but reservation not HELD"));
+                    // The sweeper marked it EXPIRED in between: the hold lapsed, nothing is sold.
+                    return Err(Error::HoldExpired);
                 }
                 let balance: Option<$crate::money::Money> = sqlx::query_scalar(
                     "UPDATE wallets SET balance = balance - $2, updated_at = $3
@@ -101,6 +102,9 @@ macro_rules! impl_payment_store {
             ) -> $crate::error::Result<$crate::idempotency::Outcome<$crate::payments::Paid>> {
                 use $crate::idempotency::{Outcome, Stored};
                 let mut tx = self.write.begin().await?;
+                // The time of the payment is when it gets the database, not when it asked: a
+                // payment that waited for the writer past `heldUntil` must not sell the seat.
+                let now = now.max($crate::clock::now());
                 if let Some(idem) = idem
                     && let Some(answer) = Self::idem_claim(&mut tx, user_id, idem, now).await?
                 {

@@ -81,22 +81,30 @@ macro_rules! impl_reservation_store {
             }
 
             async fn expire_holds(&self, now: i64) -> $crate::error::Result<u64> {
-                // Two separate statements (no transaction): each takes only one kind of row lock,
-                // so the sweeper cannot deadlock with a hold, a payment or another sweeper.
-                let expired = sqlx::query(
-                    "UPDATE reservations SET status = 'EXPIRED' WHERE status = 'HELD' AND held_until <= $1",
-                )
-                .bind(now)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
+                // One transaction in the documented lock order (seats, then reservations), so no
+                // one ever sees a seat still HELD for a reservation already EXPIRED; a payment
+                // racing the sweep finds either a live hold or HOLD_EXPIRED.
+                let mut tx = self.write.begin().await?;
                 sqlx::query(
                     "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
                       WHERE state = 'HELD' AND held_until <= $1",
                 )
                 .bind(now)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?;
+                let expired = sqlx::query(
+                    "UPDATE reservations SET status = 'EXPIRED' WHERE status = 'HELD' AND held_until <= $1",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // Idempotency keys are kept for a day, as payment providers do.
+                sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(now - $crate::idempotency::KEEP_MS)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
                 Ok(expired)
             }
         }
