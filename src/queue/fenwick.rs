@@ -18,6 +18,14 @@ impl Fenwick {
         Fenwick { tree: vec![0] }
     }
 
+    /// `n` slots each holding 1, built in O(n): node i covers `lowbit(i)` slots.
+    pub fn with_ones(n: usize) -> Self {
+        let mut tree = Vec::with_capacity(n + 1);
+        tree.push(0);
+        tree.extend((1..=n).map(|i| (i & i.wrapping_neg()) as u32));
+        Fenwick { tree }
+    }
+
     /// Number of slots, i.e. the next index `push` will use is `len()`.
     pub fn len(&self) -> usize {
         self.tree.len() - 1
@@ -87,5 +95,16 @@ mod tests {
             assert_eq!(f.prefix(k), plain[..=k].iter().sum::<u32>(), "at step {i}");
         }
         assert_eq!(f.prefix(plain.len() - 1), plain.iter().sum::<u32>());
+    }
+
+    #[test]
+    fn with_ones_matches_pushing_ones() {
+        let built = Fenwick::with_ones(1000);
+        let mut pushed = Fenwick::new();
+        (0..1000).for_each(|_| pushed.push(1));
+        for k in [0, 1, 2, 511, 512, 999] {
+            assert_eq!(built.prefix(k), pushed.prefix(k));
+            assert_eq!(built.prefix(k), k as u32 + 1);
+        }
     }
 }

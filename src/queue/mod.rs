@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod events;
 pub mod fenwick;
 pub mod handlers;
+pub mod line;
 pub mod notify;
 pub mod rate;
 pub mod redis;

@@ -1,0 +1,397 @@
+//! One concert's waiting line in memory, for the embedded queue.
+//!
+//! Per operation: a hash lookup, a Fenwick-tree prefix sum for the position (O(log n)), and
+//! amortised O(1) expiry work taken from the fronts of ordered structures — never a scan of the
+//! line. About 130 bytes a waiter: ids are stored as two `u64`s (a `u128` would pad every pair to
+//! 32 bytes), and the line's concert is not repeated per ticket.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use uuid::Uuid;
+
+use super::QueueConfig;
+use super::fenwick::Fenwick;
+use super::rate::AdmissionRate;
+use super::token::TicketId;
+use crate::clock::Millis;
+
+/// A ticket id with 8-byte alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tid([u64; 2]);
+
+impl From<TicketId> for Tid {
+    fn from(id: TicketId) -> Self {
+        Tid([(id >> 64) as u64, id as u64])
+    }
+}
+
+impl From<Tid> for TicketId {
+    fn from(t: Tid) -> Self {
+        (u128::from(t.0[0]) << 64) | u128::from(t.0[1])
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    user: Uuid,
+    /// Join sequence number; Fenwick slot `seq - base` while waiting.
+    seq: u64,
+    /// The last heartbeat while waiting; `activeUntil` once active.
+    at: Millis,
+    active: bool,
+}
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// 1-based among those still waiting.
+    Waiting(u64),
+    Active {
+        until: Millis,
+    },
+}
+
+/// A ticket as a snapshot keeps it: `at` as in `Entry`.
+#[derive(Debug, Clone, Copy)]
+pub struct Saved {
+    pub id: TicketId,
+    pub user: Uuid,
+    pub active: bool,
+    pub at: Millis,
+}
+
+#[derive(Default)]
+pub struct Line {
+    tickets: HashMap<Tid, Entry>,
+    by_user: HashMap<Uuid, Tid>,
+    base: u64,
+    /// 1 per ticket that is still WAITING, at slot `seq - base`.
+    waiting: Fenwick,
+    waiting_count: u64,
+    /// Join order; tickets that left are skipped when they reach the front.
+    order: VecDeque<Tid>,
+    /// Admission order, which with one TTL is also expiry order.
+    active: VecDeque<(Millis, Tid)>,
+    active_count: u32,
+    /// Idle deadlines; a ticket polled since is pushed again with its new deadline.
+    idle: BinaryHeap<Reverse<(Millis, Tid)>>,
+    pub rate: AdmissionRate,
+}
+
+impl Line {
+    fn next_seq(&self) -> u64 {
+        self.base + self.waiting.len() as u64
+    }
+
+    pub fn waiting_count(&self) -> u64 {
+        self.waiting_count
+    }
+
+    pub fn active_count(&self) -> u32 {
+        self.active_count
+    }
+
+    pub fn ticket_of(&self, user: Uuid) -> Option<TicketId> {
+        self.by_user.get(&user).map(|&t| t.into())
+    }
+
+    /// The owner and place of a live ticket.
+    pub fn place(&self, id: TicketId) -> Option<(Uuid, Place)> {
+        let e = self.tickets.get(&id.into())?;
+        let place = if e.active {
+            Place::Active { until: e.at }
+        } else {
+            Place::Waiting(u64::from(self.waiting.prefix((e.seq - self.base) as usize)))
+        };
+        Some((e.user, place))
+    }
+
+    /// A new WAITING ticket at the back; the user must not have one in this line.
+    pub fn join(&mut self, id: TicketId, user: Uuid, now: Millis, cfg: &QueueConfig) {
+        let tid = Tid::from(id);
+        let seq = self.next_seq();
+        self.waiting.push(1);
+        self.waiting_count += 1;
+        self.order.push_back(tid);
+        self.idle.push(Reverse((now + cfg.idle_timeout, tid)));
+        self.tickets.insert(
+            tid,
+            Entry {
+                user,
+                seq,
+                at: now,
+                active: false,
+            },
+        );
+        self.by_user.insert(user, tid);
+    }
+
+    pub fn heartbeat(&mut self, id: TicketId, now: Millis) {
+        if let Some(e) = self.tickets.get_mut(&id.into())
+            && !e.active
+        {
+            e.at = now;
+        }
+    }
+
+    /// Removes a ticket wherever it stands; false if it was not live.
+    pub fn remove(&mut self, id: TicketId) -> bool {
+        let tid = Tid::from(id);
+        let Some(e) = self.tickets.remove(&tid) else {
+            return false;
+        };
+        if self.by_user.get(&e.user) == Some(&tid) {
+            self.by_user.remove(&e.user);
+        }
+        if e.active {
+            self.active_count -= 1;
+        } else {
+            self.waiting.add((e.seq - self.base) as usize, -1);
+            self.waiting_count -= 1;
+        }
+        true
+    }
+
+    /// Expires what is due (active TTL, idle waiters) and admits waiters into free slots in join
+    /// order, at most `budget` tickets per kind of work. Returns whether anything changed.
+    pub fn maintain(&mut self, now: Millis, cfg: &QueueConfig, budget: usize) -> bool {
+        let mut changed = false;
+        for _ in 0..budget {
+            let Some(&(until, tid)) = self.active.front() else {
+                break;
+            };
+            if until > now {
+                break;
+            }
+            self.active.pop_front();
+            if self
+                .tickets
+                .get(&tid)
+                .is_some_and(|e| e.active && e.at == until)
+            {
+                self.remove(tid.into());
+                changed = true;
+            }
+        }
+        for _ in 0..budget {
+            let Some(&Reverse((deadline, tid))) = self.idle.peek() else {
+                break;
+            };
+            if deadline > now {
+                break;
+            }
+            self.idle.pop();
+            let Some(e) = self.tickets.get(&tid) else {
+                continue;
+            };
+            if e.active {
+                continue;
+            }
+            if e.at + cfg.idle_timeout <= now {
+                self.remove(tid.into());
+                changed = true;
+            } else {
+                self.idle.push(Reverse((e.at + cfg.idle_timeout, tid)));
+            }
+        }
+        let mut admitted = 0;
+        while self.active_count < cfg.active_limit && admitted < budget {
+            let Some(tid) = self.order.pop_front() else {
+                break;
+            };
+            let Some(e) = self.tickets.get_mut(&tid) else {
+                continue;
+            };
+            if e.active {
+                continue;
+            }
+            e.active = true;
+            e.at = now + cfg.active_ttl;
+            let slot = (e.seq - self.base) as usize;
+            self.waiting.add(slot, -1);
+            self.waiting_count -= 1;
+            self.active_count += 1;
+            self.active.push_back((now + cfg.active_ttl, tid));
+            admitted += 1;
+        }
+        if admitted > 0 {
+            self.rate.record(admitted as u64, now);
+            changed = true;
+        }
+        self.compact_if_sparse(cfg);
+        changed
+    }
+
+    /// Tickets that left mid-line stay in `order`, the Fenwick tree and the idle heap until they
+    /// reach the front. When they outnumber the live ones, rebuild (O(n), amortised O(1)), so a
+    /// line's memory follows its size even under join/leave churn.
+    fn compact_if_sparse(&mut self, cfg: &QueueConfig) {
+        let live = self.waiting_count as usize;
+        let slack = 1024;
+        if self.order.len() <= 2 * live + slack && self.idle.len() <= 2 * live + slack {
+            if live == 0 && self.order.is_empty() && !self.waiting.is_empty() {
+                self.base = self.next_seq();
+                self.waiting = Fenwick::new();
+            }
+            return;
+        }
+        let waiting: Vec<Tid> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|t| self.tickets.get(t).is_some_and(|e| !e.active))
+            .collect();
+        self.base = self.next_seq();
+        self.waiting = Fenwick::with_ones(waiting.len());
+        let mut idle = Vec::with_capacity(waiting.len());
+        for (i, tid) in waiting.iter().enumerate() {
+            let e = self.tickets.get_mut(tid).expect("filtered above");
+            e.seq = self.base + i as u64;
+            idle.push(Reverse((e.at + cfg.idle_timeout, *tid)));
+        }
+        self.idle = BinaryHeap::from(idle);
+        self.order = waiting.into();
+    }
+
+    /// Every live ticket, waiting ones in join order, for the shutdown snapshot.
+    pub fn saved(&self) -> Vec<Saved> {
+        let mut all: Vec<(u64, Saved)> = self
+            .tickets
+            .iter()
+            .map(|(&tid, e)| {
+                (
+                    e.seq,
+                    Saved {
+                        id: tid.into(),
+                        user: e.user,
+                        active: e.active,
+                        at: e.at,
+                    },
+                )
+            })
+            .collect();
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// Puts a saved ticket back; waiters get a fresh heartbeat, so downtime does not count
+    /// against their idle timeout.
+    pub fn restore(&mut self, t: Saved, now: Millis, cfg: &QueueConfig) {
+        if t.active {
+            let tid = Tid::from(t.id);
+            let seq = self.next_seq();
+            self.waiting.push(0);
+            self.tickets.insert(
+                tid,
+                Entry {
+                    user: t.user,
+                    seq,
+                    at: t.at,
+                    active: true,
+                },
+            );
+            self.by_user.insert(t.user, tid);
+            self.active_count += 1;
+            let at = self.active.partition_point(|&(until, _)| until <= t.at);
+            self.active.insert(at, (t.at, tid));
+        } else {
+            self.join(t.id, t.user, now, cfg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: QueueConfig = QueueConfig {
+        active_limit: 2,
+        active_ttl: 1000,
+        idle_timeout: 500,
+    };
+
+    fn line_of(n: u128) -> (Line, Vec<Uuid>) {
+        let mut line = Line::default();
+        let users: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+        for (i, u) in users.iter().enumerate() {
+            line.join(i as u128 + 1, *u, 0, &CFG);
+        }
+        (line, users)
+    }
+
+    #[test]
+    fn admits_in_join_order_up_to_the_cap_and_refills() {
+        let (mut line, users) = line_of(5);
+        assert!(line.maintain(0, &CFG, 100));
+        assert_eq!(
+            line.place(1).unwrap(),
+            (users[0], Place::Active { until: 1000 })
+        );
+        assert_eq!(line.place(2).unwrap().1, Place::Active { until: 1000 });
+        assert_eq!(line.place(3).unwrap().1, Place::Waiting(1));
+        assert_eq!(line.place(5).unwrap().1, Place::Waiting(3));
+        assert!(line.remove(1));
+        line.maintain(10, &CFG, 100);
+        assert_eq!(line.place(3).unwrap().1, Place::Active { until: 1010 });
+        assert_eq!(line.place(4).unwrap().1, Place::Waiting(1));
+        assert_eq!(line.ticket_of(users[0]), None);
+    }
+
+    #[test]
+    fn active_ttl_and_idle_timeout_expire_exactly_when_due() {
+        let (mut line, _) = line_of(4);
+        line.maintain(0, &CFG, 100);
+        line.heartbeat(4, 400);
+        line.maintain(499, &CFG, 100);
+        assert!(line.place(3).is_some());
+        line.maintain(500, &CFG, 100);
+        assert!(line.place(3).is_none(), "idle for 500 ms");
+        assert_eq!(
+            line.place(4).unwrap().1,
+            Place::Waiting(1),
+            "its heartbeat kept it"
+        );
+        line.heartbeat(4, 950);
+        line.maintain(1000, &CFG, 100);
+        assert!(
+            line.place(1).is_none() && line.place(2).is_none(),
+            "TTL over"
+        );
+        assert_eq!(line.place(4).unwrap().1, Place::Active { until: 2000 });
+    }
+
+    #[test]
+    fn churn_does_not_grow_the_line() {
+        let mut line = Line::default();
+        let cfg = QueueConfig {
+            active_limit: 1,
+            active_ttl: 1_000_000,
+            idle_timeout: 1_000_000,
+        };
+        line.join(1, Uuid::now_v7(), 0, &cfg);
+        line.maintain(0, &cfg, 100);
+        let stay = Uuid::now_v7();
+        line.join(2, stay, 0, &cfg);
+        for i in 0..100_000u128 {
+            line.join(10 + i, Uuid::now_v7(), 0, &cfg);
+            line.remove(10 + i);
+            line.maintain(0, &cfg, 100);
+        }
+        assert!(
+            line.order.len() < 3000 && line.waiting.len() < 3000,
+            "{}",
+            line.order.len()
+        );
+        assert_eq!(line.place(2).unwrap().1, Place::Waiting(1));
+        line.join(7, Uuid::now_v7(), 0, &cfg);
+        assert_eq!(line.place(7).unwrap().1, Place::Waiting(2));
+    }
+
+    #[test]
+    fn ids_survive_the_narrower_layout() {
+        let id: TicketId = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210;
+        assert_eq!(TicketId::from(Tid::from(id)), id);
+        assert_eq!(std::mem::size_of::<(u64, Tid)>(), 24);
+    }
+}
