@@ -22,7 +22,7 @@ use crate::{catalogue, ops, payments, queue, reservations, users, wallet};
         reservations::handlers::detail, reservations::handlers::cancel,
         wallet::handlers::wallet, wallet::handlers::charge, wallet::handlers::transactions,
         payments::handlers::pay, payments::handlers::detail,
-        ops::health, ops::ready, ops::metrics,
+        ops::health, ops::ready, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&Security),

@@ -30,7 +30,7 @@ pub async fn health() -> Json<Status> {
 }
 
 #[utoipa::path(get, path = "/ready", tag = "operations",
-    responses((status = 200, body = Status), (status = 503, body = Problem,
+    responses((status = 200, body = Status), (status = 503, body = Problem, content_type = "application/problem+json",
                description = "DATABASE_UNAVAILABLE or QUEUE_UNAVAILABLE")))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>> {
     state.store.ping().await?;
@@ -57,6 +57,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, content_type = "application/json", description = "this OpenAPI 3.1 document")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::ApiDoc::openapi())
 }

@@ -57,8 +57,8 @@ fn text(field: &str, value: &str) -> Result<String> {
 
 #[utoipa::path(post, path = "/api/v1/admin/concerts", tag = "admin", request_body = NewConcert,
     security(("adminToken" = [])),
-    responses((status = 201, body = Concert), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Concert), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_concert(
     State(state): State<AppState>,
     _: Admin,
@@ -139,8 +139,8 @@ impl NewSchedule {
 #[utoipa::path(post, path = "/api/v1/admin/concerts/{concertId}/schedules", tag = "admin",
     request_body = NewSchedule, security(("adminToken" = [])),
     params(("concertId" = Uuid, Path)),
-    responses((status = 201, body = Schedule), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem, description = "CONCERT_NOT_FOUND"), (status = 422, body = Problem)))]
+    responses((status = 201, body = Schedule), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "CONCERT_NOT_FOUND"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_schedule(
     State(state): State<AppState>,
     _: Admin,
@@ -164,7 +164,7 @@ pub async fn list_concerts(State(state): State<AppState>) -> Result<JsonOut<Item
 
 #[utoipa::path(get, path = "/api/v1/concerts/{concertId}", tag = "catalogue",
     params(("concertId" = Uuid, Path)),
-    responses((status = 200, body = Concert), (status = 404, body = Problem)))]
+    responses((status = 200, body = Concert), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_concert(
     State(state): State<AppState>,
     Path(concert_id): Path<Uuid>,
@@ -176,8 +176,8 @@ pub async fn get_concert(
     description = "Gated: schedules not yet started, by startsAt.",
     params(("concertId" = Uuid, Path), ("X-Queue-Token" = String, Header)),
     security(("apiKey" = [])),
-    responses((status = 200, body = Items<Schedule>), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem)))]
+    responses((status = 200, body = Items<Schedule>), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_schedules(
     State(state): State<AppState>,
     user: AuthUser,
@@ -205,8 +205,8 @@ pub struct SeatMap {
     description = "Gated: every seat by number; a lapsed hold is AVAILABLE at once.",
     params(("scheduleId" = Uuid, Path), ("X-Queue-Token" = String, Header)),
     security(("apiKey" = [])),
-    responses((status = 200, body = SeatMap), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem, description = "SCHEDULE_NOT_FOUND"), (status = 410, body = Problem)))]
+    responses((status = 200, body = SeatMap), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "SCHEDULE_NOT_FOUND"), (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn seat_map(
     State(state): State<AppState>,
     user: AuthUser,

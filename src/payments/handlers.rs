@@ -34,12 +34,12 @@ pub struct NewPayment {
                    concert then expires. No queue token is needed. With an Idempotency-Key, a repeat with the same \
                    body returns the first answer and charges nothing again.",
     params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
-    responses((status = 201, body = Payment), (status = 401, body = Problem),
-              (status = 402, body = Problem, description = "INSUFFICIENT_BALANCE"),
-              (status = 404, body = Problem, description = "RESERVATION_NOT_FOUND"),
-              (status = 409, body = Problem, description = "ALREADY_PAID or RESERVATION_NOT_HELD"),
-              (status = 410, body = Problem, description = "HOLD_EXPIRED"),
-              (status = 422, body = Problem, description = "VALIDATION_FAILED or IDEMPOTENCY_KEY_REUSED")))]
+    responses((status = 201, body = Payment), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 402, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_BALANCE"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "RESERVATION_NOT_FOUND"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_PAID or RESERVATION_NOT_HELD"),
+              (status = 410, body = Problem, content_type = "application/problem+json", description = "HOLD_EXPIRED"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED or IDEMPOTENCY_KEY_REUSED")))]
 pub async fn pay(
     State(state): State<AppState>,
     user: AuthUser,
@@ -74,7 +74,7 @@ pub async fn pay(
 
 #[utoipa::path(get, path = "/api/v1/payments/{paymentId}", tag = "payments",
     params(("paymentId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Payment), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Payment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn detail(
     State(state): State<AppState>,
     user: AuthUser,

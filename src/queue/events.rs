@@ -30,7 +30,7 @@ const MIN_GAP: Duration = Duration::from_millis(100);
                    status or position changes. The stream keeps the ticket alive and ends after it turns ACTIVE or EXPIRED.",
     params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = Ticket),
-              (status = 401, body = Problem), (status = 410, body = Problem)))]
+              (status = 401, body = Problem, content_type = "application/problem+json"), (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn events(
     State(state): State<AppState>,
     Query(q): Query<EventsQuery>,

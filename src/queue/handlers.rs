@@ -29,8 +29,8 @@ fn required(token: QueueTokenHeader) -> Result<String> {
     params(("concertId" = Uuid, Path)), security(("apiKey" = [])),
     responses((status = 201, body = Ticket, description = "a new ticket at the back of the line"),
               (status = 200, body = Ticket, description = "the user's live ticket, unchanged"),
-              (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 503, body = Problem, description = "QUEUE_UNAVAILABLE")))]
+              (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 503, body = Problem, content_type = "application/problem+json", description = "QUEUE_UNAVAILABLE")))]
 pub async fn join(
     State(state): State<AppState>,
     user: AuthUser,
@@ -53,8 +53,8 @@ pub async fn join(
     description = "The ticket now; also counts as its heartbeat.",
     params(("X-Queue-Token" = String, Header)),
     responses((status = 200, body = Ticket),
-              (status = 401, body = Problem, description = "QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID"),
-              (status = 410, body = Problem, description = "QUEUE_TOKEN_EXPIRED")))]
+              (status = 401, body = Problem, content_type = "application/problem+json", description = "QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID"),
+              (status = 410, body = Problem, content_type = "application/problem+json", description = "QUEUE_TOKEN_EXPIRED")))]
 pub async fn poll(
     State(state): State<AppState>,
     token: QueueTokenHeader,
@@ -66,7 +66,7 @@ pub async fn poll(
 #[utoipa::path(delete, path = "/api/v1/queue", tag = "queue",
     description = "Gives the place up; the next waiter moves up at once.",
     params(("X-Queue-Token" = String, Header)),
-    responses((status = 204), (status = 401, body = Problem), (status = 410, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn leave(State(state): State<AppState>, token: QueueTokenHeader) -> Result<StatusCode> {
     let token = required(token)?;
     state.queue.leave(&token, clock::now()).await?;

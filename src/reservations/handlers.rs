@@ -34,11 +34,11 @@ pub struct NewReservation {
     description = "Gated: holds one seat until heldUntil = now + ENCORE_HOLD_TTL.",
     params(("X-Queue-Token" = String, Header)), security(("apiKey" = [])),
     responses((status = 201, body = Reservation),
-              (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem, description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
-              (status = 409, body = Problem, description = "SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED"),
-              (status = 410, body = Problem, description = "QUEUE_TOKEN_EXPIRED"),
-              (status = 422, body = Problem, description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
+              (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED"),
+              (status = 410, body = Problem, content_type = "application/problem+json", description = "QUEUE_TOKEN_EXPIRED"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
 pub async fn hold(
     State(state): State<AppState>,
     user: AuthUser,
@@ -80,7 +80,7 @@ pub async fn hold(
 
 #[utoipa::path(get, path = "/api/v1/reservations", tag = "reservations", params(PageQuery),
     description = "The user's own reservations, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<Reservation>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Reservation>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -96,8 +96,8 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/reservations/{reservationId}", tag = "reservations",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Reservation), (status = 401, body = Problem),
-              (status = 404, body = Problem, description = "RESERVATION_NOT_FOUND, also for another user's")))]
+    responses((status = 200, body = Reservation), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "RESERVATION_NOT_FOUND, also for another user's")))]
 pub async fn detail(
     State(state): State<AppState>,
     user: AuthUser,
@@ -114,8 +114,8 @@ pub async fn detail(
 #[utoipa::path(delete, path = "/api/v1/reservations/{reservationId}", tag = "reservations",
     description = "Cancels a live hold; the seat is AVAILABLE at once.",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Reservation), (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "RESERVATION_NOT_HELD")))]
+    responses((status = 200, body = Reservation), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "RESERVATION_NOT_HELD")))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,

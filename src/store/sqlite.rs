@@ -13,7 +13,8 @@ use crate::reservations::{HoldRequest, Reservation};
 super::sql::impl_all_stores!(Sqlite);
 
 impl SqlStore<Sqlite> {
-    /// The seat hold as one transaction; the steps of `encore_hold` in the PostgreSQL migrations.
+    /// The seat hold as one transaction: the steps of `encore_hold` in the PostgreSQL migrations,
+    /// with the seat first since SQLite's single writer already serialises a user's holds.
     pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
         // Lose fast: a racer who arrives after the seat was taken reads that on a reader, without
         // queueing for the one writer. This only ever rejects; the UPDATE below decides wins.
@@ -30,25 +31,8 @@ impl SqlStore<Sqlite> {
             return Err(Error::SeatUnavailable);
         }
         let mut tx = self.write.begin().await?;
-        // Lock the user's row so their concurrent holds are counted one after another.
-        sqlx::query("UPDATE users SET last_hold_at = $2 WHERE id = $1")
-            .bind(r.user_id)
-            .bind(r.now)
-            .execute(&mut *tx)
-            .await?;
-        let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM reservations
-              WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until > $3",
-        )
-        .bind(r.user_id)
-        .bind(r.schedule_id)
-        .bind(r.now)
-        .fetch_one(&mut *tx)
-        .await?;
-        if live >= i64::from(r.max_holds) {
-            return Err(Error::HoldLimitReached);
-        }
-        // The race for the seat: exactly one transaction can move it out of "free".
+        // The race for the seat: exactly one transaction can move it out of "free". First here
+        // (one writer, so lock order is moot): a racer who lost while queued leaves at once.
         let won = sqlx::query(
             "UPDATE seats SET state = 'HELD', held_until = $3, reservation_id = $4
               WHERE schedule_id = $1 AND number = $2
@@ -64,6 +48,18 @@ impl SqlStore<Sqlite> {
         .rows_affected();
         if won == 0 {
             return Err(Error::SeatUnavailable);
+        }
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reservations
+              WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until > $3",
+        )
+        .bind(r.user_id)
+        .bind(r.schedule_id)
+        .bind(r.now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if live >= i64::from(r.max_holds) {
+            return Err(Error::HoldLimitReached);
         }
         // A lapsed hold on this seat that the sweeper has not reached yet ends here.
         sqlx::query(

@@ -49,7 +49,7 @@ pub fn parse_name(name: &str) -> Result<String> {
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = CreatedUser), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedUser), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_user(
     State(state): State<AppState>,
     Json(body): Json<NewUser>,
@@ -74,7 +74,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("apiKey" = [])),
-    responses((status = 200, body = User), (status = 401, body = Problem)))]
+    responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(user: AuthUser) -> JsonOut<User> {
     JsonOut(user.0)
 }

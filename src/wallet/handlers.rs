@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("apiKey" = [])),
-    responses((status = 200, body = Wallet), (status = 401, body = Problem)))]
+    responses((status = 200, body = Wallet), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn wallet(State(state): State<AppState>, user: AuthUser) -> Result<JsonOut<Wallet>> {
     Ok(JsonOut(state.store.wallet(user.0.id).await?))
 }
@@ -41,8 +41,8 @@ pub struct NewCharge {
     description = "Tops the wallet up. With an Idempotency-Key, a repeat with the same body returns the first answer \
                    and charges nothing again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.",
     params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
-    responses((status = 200, body = ChargeReceipt), (status = 401, body = Problem),
-              (status = 422, body = Problem, description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
+    responses((status = 200, body = ChargeReceipt), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
 pub async fn charge(
     State(state): State<AppState>,
     user: AuthUser,
@@ -68,7 +68,7 @@ pub async fn charge(
 
 #[utoipa::path(get, path = "/api/v1/wallet/transactions", tag = "wallet", params(PageQuery),
     description = "The ledger, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<Transaction>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Transaction>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn transactions(
     State(state): State<AppState>,
     user: AuthUser,

@@ -134,6 +134,11 @@ async fn openapi_describes_every_contract_path() {
             "missing {method} {path}"
         );
     }
+    let conflict = &paths["/api/v1/reservations"]["post"]["responses"]["409"]["content"];
+    assert!(
+        conflict.get("application/problem+json").is_some(),
+        "errors are problem documents: {conflict}"
+    );
     let text = doc.to_string();
     for code in [
         "QUEUE_UNAVAILABLE",
