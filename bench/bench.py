@@ -351,25 +351,6 @@ def endpoints(mode_name, workdir, args):
         r["join"]["rejoins"] = max(0, r["join"]["requests"] - signed)
         offset = start + signed + 100
 
-        log(f"{mode_name}: filling one concert's queue to {args.waiters:,} waiters")
-        mem_before = redis_used_mb() if mode.redis_url else None
-        while srv.gauge("encore_queue_waiting", big) < args.waiters and offset < total - 2000:
-            w = wrk(srv.base, script="join.lua", seconds=5,
-                    env={"BENCH_KEY_PREFIX": prefix, "BENCH_CONCERT": big, "BENCH_OFFSET": str(offset)})
-            offset += w["requests"] + 100
-        tail = join_all(c, big, [f"{prefix}{i}" for i in range(total - 1000, total)])
-        tail_tokens = workdir / f"{mode_name}-tail-tokens.txt"
-        tail_tokens.write_text("\n".join(t["token"] for t in tail) + "\n")
-        waiting = srv.gauge("encore_queue_waiting", big)
-        log(f"{mode_name}: {waiting:,} waiting; polling tickets at the back of the line")
-        r["scale"] = {
-            "waiting": waiting,
-            "last_position": max(t["position"] or 0 for t in tail),
-            "encore_rss_mb": srv.rss_mb(),
-            "redis_mb": (redis_used_mb() - mem_before) if mem_before is not None else None,
-            "poll": wrk(srv.base, script="poll.lua", seconds=d, env={"BENCH_TOKENS": str(tail_tokens)}),
-        }
-
         log(f"{mode_name}: POST /reservations on free seats")
         schedules = create_schedules(c, hold_concert, 100, 2000, 1000)
         sfile = workdir / f"{mode_name}-schedules.txt"
@@ -406,6 +387,25 @@ def endpoints(mode_name, workdir, args):
         r["hot_seat"] = {"won": metric(m, "hot_won"), "lost": metric(m, "hot_lost"), "5xx": metric(m, "hot_5xx"),
                          "other": metric(m, "hot_other"), "p50_ms": metric(m, "http_req_duration", "p(50)"),
                          "p99_ms": metric(m, "http_req_duration", "p(99)")}
+        log(f"{mode_name}: filling one concert's queue to {args.waiters:,} waiters")
+        mem_before = redis_used_mb() if mode.redis_url else None
+        while srv.gauge("encore_queue_waiting", big) < args.waiters and offset < total - 2000:
+            w = wrk(srv.base, script="join.lua", seconds=5,
+                    env={"BENCH_KEY_PREFIX": prefix, "BENCH_CONCERT": big, "BENCH_OFFSET": str(offset)})
+            offset += w["requests"] + 100
+        tail = join_all(c, big, [f"{prefix}{i}" for i in range(total - 1000, total)])
+        tail_tokens = workdir / f"{mode_name}-tail-tokens.txt"
+        tail_tokens.write_text("\n".join(t["token"] for t in tail) + "\n")
+        waiting = srv.gauge("encore_queue_waiting", big)
+        log(f"{mode_name}: {waiting:,} waiting; polling tickets at the back of the line")
+        r["scale"] = {
+            "waiting": waiting,
+            "last_position": max(t["position"] or 0 for t in tail),
+            "encore_rss_mb": srv.rss_mb(),
+            "redis_mb": (redis_used_mb() - mem_before) if mem_before is not None else None,
+            "poll": wrk(srv.base, script="poll.lua", seconds=d, env={"BENCH_TOKENS": str(tail_tokens)}),
+        }
+
     finally:
         srv.stop()
         mode.cleanup()
