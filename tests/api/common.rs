@@ -147,15 +147,22 @@ pub async fn spawn_cluster(n: usize, tweak: impl Fn(&mut Settings)) -> Vec<TestA
     apps
 }
 
-/// True when the PostgreSQL + Redis suite runs; otherwise says so on stderr.
+/// True when the PostgreSQL + Redis suite runs; otherwise says so, once, on stderr. It writes to
+/// the stderr handle itself because the test harness captures `eprintln!` of passing tests.
 pub fn scaled_backend(test: &str) -> bool {
     if backend() == "postgres" {
         return true;
     }
-    eprintln!(
-        "{test}: PostgreSQL/Redis suite not run. Run it with `ENCORE_TEST_BACKEND=postgres cargo test` \
-         (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379), or `bash .ci/run`."
-    );
+    static NOTICE: std::sync::Once = std::sync::Once::new();
+    NOTICE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nNOTE: the PostgreSQL/Redis suite was not run ({test} and the other multi-instance and \
+             fault tests passed without doing anything). Run it with `ENCORE_TEST_BACKEND=postgres \
+             cargo test` (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379), or `bash .ci/run`.\n"
+        );
+    });
     false
 }
 
