@@ -51,7 +51,7 @@ impl SqlStore<Sqlite> {
         }
         let live: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM reservations
-              WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until > $3",
+              WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until + 0 > $3",
         )
         .bind(r.user_id)
         .bind(r.schedule_id)
@@ -64,7 +64,7 @@ impl SqlStore<Sqlite> {
         // A lapsed hold on this seat that the sweeper has not reached yet ends here.
         sqlx::query(
             "UPDATE reservations SET status = 'EXPIRED'
-              WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until <= $3",
+              WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until + 0 <= $3",
         )
         .bind(r.schedule_id)
         .bind(r.seat_number)
@@ -103,6 +103,8 @@ pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
     // One writer: writes wait their turn in the pool instead of failing with SQLITE_BUSY.
     let write = SqlitePoolOptions::new()
         .max_connections(1)
+        // An embedded database cannot drop the connection: skip sqlx's ping on every checkout.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(opts.clone())
         .await?;
@@ -112,6 +114,8 @@ pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
         .map_err(|e| Error::internal(format!("SQLite migrations: {e}")))?;
     let read = SqlitePoolOptions::new()
         .max_connections(readers.max(1))
+        // An embedded database cannot drop the connection: skip sqlx's ping on every checkout.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts.read_only(true))
         .await?;

@@ -11,6 +11,11 @@
 //! The one statement sequence that differs per backend is the seat hold (`hold_seat` in
 //! `sqlite.rs` and `postgres.rs`): the same steps, as a transaction on SQLite and as one call of
 //! a PL/pgSQL function on PostgreSQL, where it is the hot path and round trips dominate.
+//!
+//! `held_until + 0` where a lookup is by key (seat, reservation, user): PostgreSQL caches a
+//! generic plan per connection, and one built while a table is nearly empty can pick the
+//! `held_until` partial index instead, then walk every live hold on each call. The `+ 0` takes
+//! that index out of the running; the range scans of the sweeper keep using it.
 
 pub(crate) mod catalogue;
 mod payments;
