@@ -33,7 +33,7 @@ const BUDGET: u32 = 2000;
 
 #[derive(Clone)]
 struct Scripts {
-    join: Script,
+    join_many: Script,
     view_many: Script,
     leave: Script,
     finish: Script,
@@ -44,24 +44,31 @@ impl Scripts {
     fn new() -> Self {
         let s = |body: &str| Script::new(&format!("{PRELUDE}\n{body}"));
         Scripts {
-            // ARGV 8 user, 9 new ticket id. Answers view + rate + created (1/0).
-            join: s(r#"
+            // ARGV 8.. pairs of (user, new ticket id). A user already in line keeps their ticket.
+            // Answers 5 fields a join (the view and created 1/0), then the rate.
+            join_many: s(r#"
                 maintain()
-                local id = redis.call('HGET', KEYS[5], ARGV[8])
-                local created = '0'
-                if not id then
-                  id = ARGV[9]
-                  created = '1'
-                  local seq = redis.call('HINCRBY', KEYS[6], 'seq', 1)
-                  redis.call('ZADD', KEYS[1], seq, id)
-                  redis.call('ZADD', KEYS[3], now, id)
-                  redis.call('HSET', KEYS[4], id, ARGV[8])
-                  redis.call('HSET', KEYS[5], ARGV[8], id)
-                  maintain()
+                local joined, added = {}, false
+                for i = 8, #ARGV, 2 do
+                  local id = redis.call('HGET', KEYS[5], ARGV[i])
+                  local created = '0'
+                  if not id then
+                    id, created, added = ARGV[i + 1], '1', true
+                    local seq = redis.call('HINCRBY', KEYS[6], 'seq', 1)
+                    redis.call('ZADD', KEYS[1], seq, id)
+                    redis.call('ZADD', KEYS[3], now, id)
+                    redis.call('HSET', KEYS[4], id, ARGV[i])
+                    redis.call('HSET', KEYS[5], ARGV[i], id)
+                  end
+                  table.insert(joined, {id, created})
                 end
-                local v = with_rate(view(id))
-                table.insert(v, created)
-                return v"#),
+                if added then maintain() end
+                local out = {}
+                for _, j in ipairs(joined) do
+                  for _, x in ipairs(view(j[1])) do table.insert(out, x) end
+                  table.insert(out, j[2])
+                end
+                return with_rate(out)"#),
             // ARGV 8.. pairs of (ticket, heartbeat 1/0). Answers 4 fields a ticket, then the rate.
             view_many: s(r#"
                 maintain()
@@ -102,11 +109,12 @@ struct KeyNames {
 }
 
 /// What this instance keeps per concert: key names built once, whether the concert is in the
-/// registry yet, and the batcher that answers its polls.
+/// registry yet, and the batchers that answer its polls and joins.
 struct ConcertState {
     names: Arc<KeyNames>,
     registered: AtomicBool,
-    views: mpsc::Sender<ViewRequest>,
+    views: mpsc::Sender<Pending<View>>,
+    joins: mpsc::Sender<Pending<(View, bool)>>,
 }
 
 /// What every call needs; cheap to clone into a batcher task.
@@ -192,25 +200,31 @@ impl View {
     }
 }
 
-/// One poll (or gate check) waiting for the concert's batcher.
-struct ViewRequest {
-    id: TicketId,
+/// A call waiting for its concert's batcher: its two script arguments, and where its part of
+/// the answer goes.
+struct Pending<T> {
+    args: [String; 2],
     now: Millis,
-    heartbeat: bool,
-    reply: oneshot::Sender<Result<View>>,
+    reply: oneshot::Sender<Result<T>>,
 }
 
-/// Most polls one script call answers.
+/// Reads one call's fields out of a batched answer, given the concert's admission rate.
+type Parse<T> = fn(&[String], AdmissionRate) -> Result<T>;
+
+/// Most calls one script call answers.
 const MAX_BATCH: usize = 256;
 
-/// Answers a concert's polls in batches: every poll that queued while the previous script call
-/// was in flight goes into the next one. Alone, a poll is sent at once; in a flash crowd, one
-/// round trip to Redis answers hundreds.
-async fn batch_views(
+/// Answers a concert's calls of one kind (polls and gate checks, or joins) in batches: every
+/// call that queued while the previous script call was in flight goes into the next one. Alone,
+/// a call is sent at once; in a flash crowd, one round trip to Redis answers hundreds. The
+/// script answers `fields` strings per call, then the admission rate.
+async fn batcher<T>(
     ctx: Ctx,
     script: Script,
     names: Arc<KeyNames>,
-    mut rx: mpsc::Receiver<ViewRequest>,
+    fields: usize,
+    parse: Parse<T>,
+    mut rx: mpsc::Receiver<Pending<T>>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -222,15 +236,16 @@ async fn batch_views(
         }
         let now = batch.iter().map(|r| r.now).max().unwrap_or_else(clock::now);
         let mut extra = Vec::with_capacity(batch.len() * 2);
-        for r in &batch {
-            extra.push(format!("{:032x}", r.id));
-            extra.push(if r.heartbeat { "1" } else { "0" }.to_owned());
+        for r in &mut batch {
+            extra.extend(std::mem::take(&mut r.args));
         }
         match ctx.run::<Vec<String>>(&script, &names, now, &extra).await {
-            Ok(rows) if rows.len() == batch.len() * 4 + 4 => {
-                let rate = parse_rate(&rows[batch.len() * 4..]);
+            Ok(rows) if rows.len() == batch.len() * fields + 4 => {
+                let rate = parse_rate(&rows[batch.len() * fields..]);
                 for (i, r) in batch.into_iter().enumerate() {
-                    let _ = r.reply.send(View::parse(&rows[i * 4..i * 4 + 4], rate));
+                    let _ = r
+                        .reply
+                        .send(parse(&rows[i * fields..(i + 1) * fields], rate));
                 }
             }
             Ok(_) => {
@@ -307,17 +322,29 @@ impl RedisQueue {
                         .map(|k| format!("{base}:{k}")),
                     concert: concert.to_string(),
                 });
-                let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-                tokio::spawn(batch_views(
+                let (views, rx) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(batcher(
                     self.ctx.clone(),
                     self.scripts.view_many.clone(),
                     names.clone(),
+                    4,
+                    View::parse,
+                    rx,
+                ));
+                let (joins, rx) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(batcher(
+                    self.ctx.clone(),
+                    self.scripts.join_many.clone(),
+                    names.clone(),
+                    5,
+                    |row, rate| Ok((View::parse(row, rate)?, row[4] == "1")),
                     rx,
                 ));
                 Arc::new(ConcertState {
                     names,
                     registered: AtomicBool::new(false),
-                    views: tx,
+                    views,
+                    joins,
                 })
             })
             .clone()
@@ -365,29 +392,27 @@ impl RedisQueue {
 
     async fn view(&self, token: &str, now: Millis, heartbeat: bool) -> Result<(Uuid, View)> {
         let (concert, id) = self.codec.decode(token)?;
-        let (reply, answer) = oneshot::channel();
-        let views = self.concert(concert).views.clone();
-        // One deadline for waiting in the batcher's queue and for its answer: a Redis outage
-        // answers 503 quickly instead of piling polls up.
-        let v = tokio::time::timeout(TIMEOUT * 2, async move {
-            views
-                .send(ViewRequest {
-                    id,
-                    now,
-                    heartbeat,
-                    reply,
-                })
-                .await
-                .map_err(unavailable)?;
-            answer.await.map_err(unavailable)?
-        })
-        .await
-        .map_err(unavailable)??;
+        let args = [format!("{id:032x}"), u8::from(heartbeat).to_string()];
+        let v = batched(self.concert(concert).views.clone(), args, now).await?;
         if v.status == "GONE" {
             return Err(Error::QueueTokenExpired);
         }
         Ok((concert, v))
     }
+}
+
+/// Queues one call for a concert's batcher and waits for its answer. One deadline covers the
+/// wait in the queue and the answer: a Redis outage answers 503 quickly instead of piling calls up.
+async fn batched<T>(tx: mpsc::Sender<Pending<T>>, args: [String; 2], now: Millis) -> Result<T> {
+    let (reply, answer) = oneshot::channel();
+    tokio::time::timeout(TIMEOUT * 2, async move {
+        tx.send(Pending { args, now, reply })
+            .await
+            .map_err(unavailable)?;
+        answer.await.map_err(unavailable)?
+    })
+    .await
+    .map_err(unavailable)?
 }
 
 /// Wakes local SSE streams when any instance changes a line; reconnects by itself.
@@ -418,18 +443,10 @@ fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifi
 impl Queue for RedisQueue {
     async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
         let (id, _) = self.codec.issue(concert_id);
-        let row: Vec<String> = self
-            .run(
-                &self.scripts.join,
-                concert_id,
-                now,
-                &[user_id.to_string(), format!("{id:032x}")],
-            )
-            .await?;
-        let created = row.get(8).is_some_and(|c| c == "1");
-        let v = View::parse(&row, parse_rate(row.get(4..8).unwrap_or_default()))?;
-        // The registry lets every instance's tick find the line; once per concert is enough.
         let state = self.concert(concert_id);
+        let args = [user_id.to_string(), format!("{id:032x}")];
+        let (v, created) = batched(state.joins.clone(), args, now).await?;
+        // The registry lets every instance's tick find the line; once per concert is enough.
         if !state.registered.load(Ordering::Relaxed) {
             let mut conn = self.ctx.conn.clone();
             let added: redis::RedisResult<()> =

@@ -85,6 +85,39 @@ async fn joining_twice_returns_the_same_ticket() {
 }
 
 #[tokio::test]
+async fn a_burst_of_joins_gets_one_ticket_per_fan_and_distinct_places() {
+    // Concurrent joins are answered in batches on Redis: a fan who double-clicks inside one
+    // batch still gets one ticket, and fans in one batch still get distinct places in line.
+    let app = spawn_with(|s| s.queue_active_limit = 1).await;
+    let concert = app.concert().await;
+    app.admitted(&app.user().await, &concert).await;
+    let clicker = app.user().await;
+    let clicks =
+        futures_util::future::join_all((0..20).map(|_| app.join(&clicker, &concert))).await;
+    assert_eq!(clicks.iter().filter(|r| r.status == 201).count(), 1);
+    assert!(clicks.iter().all(|r| r.status == 200 || r.status == 201));
+    assert!(
+        clicks
+            .iter()
+            .all(|r| r.body["token"] == clicks[0].body["token"])
+    );
+    assert!(clicks.iter().all(|r| r.body["position"] == 1));
+
+    let mut fans = Vec::new();
+    for _ in 0..30 {
+        fans.push(app.user().await);
+    }
+    let joins = futures_util::future::join_all(fans.iter().map(|f| app.join(f, &concert))).await;
+    assert!(joins.iter().all(|r| r.status == 201));
+    let mut places: Vec<u64> = joins
+        .iter()
+        .map(|r| r.body["position"].as_u64().expect("a WAITING position"))
+        .collect();
+    places.sort_unstable();
+    assert_eq!(places, (2..=31).collect::<Vec<u64>>());
+}
+
+#[tokio::test]
 async fn an_active_ticket_expires_after_its_ttl_and_admits_the_next() {
     let app = spawn_with(|s| {
         s.queue_active_limit = 1;
