@@ -22,6 +22,7 @@ use crate::http::fallback;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
+use crate::reservations::taken::TakenSeats;
 use crate::store::Store;
 use crate::users::User;
 use crate::{clock, demo, ops, telemetry, web};
@@ -60,6 +61,8 @@ pub struct Shared {
     /// Concerts and schedules never change once created; only their static fields are cached.
     concerts: Arc<Cache<Uuid, Concert>>,
     schedules: Arc<Cache<Uuid, Schedule>>,
+    /// Seats held through this instance moments ago: racers who come after lose at once.
+    pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
     /// Cancelled on shutdown: ends streams and background loops.
     pub stop: CancellationToken,
@@ -151,6 +154,7 @@ impl Application {
             auth_cache: Arc::new(Cache::new(AUTH_CACHE_USERS)),
             concerts: Arc::new(Cache::new(10_000)),
             schedules: Arc::new(Cache::new(100_000)),
+            taken: TakenSeats::default(),
             metrics,
             stop: CancellationToken::new(),
         }));

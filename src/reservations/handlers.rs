@@ -56,6 +56,10 @@ pub async fn hold(
     if !schedule.booking_open(now) {
         return Err(Error::BookingClosed);
     }
+    if state.taken.is_taken(schedule.id, body.seat_number, now) {
+        metrics::counter!("encore_holds_total", "result" => "seat_unavailable").increment(1);
+        return Err(Error::SeatUnavailable);
+    }
     let req = HoldRequest {
         id: Uuid::now_v7(),
         user_id: user.0.id,
@@ -68,6 +72,11 @@ pub async fn hold(
         max_holds: state.settings.max_holds_per_user,
     };
     let result = state.store.hold(&req).await;
+    if result.is_ok() {
+        state
+            .taken
+            .held(req.schedule_id, req.seat_number, req.held_until, now);
+    }
     let outcome = match &result {
         Ok(_) => "held",
         Err(Error::SeatUnavailable) => "seat_unavailable",
@@ -121,7 +130,7 @@ pub async fn cancel(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<JsonOut<Reservation>> {
-    Ok(JsonOut(
-        state.store.cancel(id, user.0.id, clock::now()).await?,
-    ))
+    let r = state.store.cancel(id, user.0.id, clock::now()).await?;
+    state.taken.freed(r.schedule_id, r.seat_number);
+    Ok(JsonOut(r))
 }

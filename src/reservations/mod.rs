@@ -2,6 +2,7 @@
 
 pub mod handlers;
 pub mod sweeper;
+pub mod taken;
 
 use async_trait::async_trait;
 use serde::Serialize;
