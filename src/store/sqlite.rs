@@ -61,10 +61,12 @@ impl SqlStore<Sqlite> {
         if live >= i64::from(r.max_holds) {
             return Err(Error::HoldLimitReached);
         }
-        // A lapsed hold on this seat that the sweeper has not reached yet ends here.
+        // A lapsed hold on this seat that the sweeper has not reached yet ends here. SQLite
+        // cannot match `status = 'HELD'` to the per-seat index's `IN` predicate; it takes the
+        // lapsed-holds range of `reservations_held` instead, which is short (keep no `+ 0` here).
         sqlx::query(
             "UPDATE reservations SET status = 'EXPIRED'
-              WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until + 0 <= $3",
+              WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until <= $3",
         )
         .bind(r.schedule_id)
         .bind(r.seat_number)
