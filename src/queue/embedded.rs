@@ -60,25 +60,35 @@ impl EmbeddedQueue {
         Ok(queue)
     }
 
-    fn ticket(&self, line: &Line, concert_id: Uuid, id: TicketId, now: Millis) -> Option<Ticket> {
+    /// Where a ticket stands, read under the lock; a new ticket's token is signed after the lock
+    /// is released, so the HMAC does not lengthen the critical section.
+    fn standing(line: &Line, id: TicketId, now: Millis) -> Option<Standing> {
         let (_, place) = line.place(id)?;
-        let (status, position, eta, active_until) = match place {
-            Place::Waiting(pos) => (
-                TicketStatus::Waiting,
-                Some(pos),
-                line.rate.estimate(pos, now),
-                None,
-            ),
-            Place::Active { until } => (TicketStatus::Active, None, None, Some(until)),
-        };
-        Some(Ticket {
-            token: self.codec.encode(concert_id, id),
-            concert_id,
-            status,
-            position,
-            estimated_wait_seconds: eta,
-            active_until,
+        Some(match place {
+            Place::Waiting(pos) => Standing {
+                status: TicketStatus::Waiting,
+                position: Some(pos),
+                eta: line.rate.estimate(pos, now),
+                active_until: None,
+            },
+            Place::Active { until } => Standing {
+                status: TicketStatus::Active,
+                position: None,
+                eta: None,
+                active_until: Some(until),
+            },
         })
+    }
+
+    fn ticket(token: String, concert_id: Uuid, s: Standing) -> Ticket {
+        Ticket {
+            token,
+            concert_id,
+            status: s.status,
+            position: s.position,
+            estimated_wait_seconds: s.eta,
+            active_until: s.active_until,
+        }
     }
 
     /// Brings a line up to date and wakes its event streams if anything changed.
@@ -153,6 +163,13 @@ impl EmbeddedQueue {
     }
 }
 
+struct Standing {
+    status: TicketStatus,
+    position: Option<u64>,
+    eta: Option<u64>,
+    active_until: Option<Millis>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     lines: Vec<SavedLine>,
@@ -177,30 +194,36 @@ struct SavedTicket {
 #[async_trait]
 impl Queue for EmbeddedQueue {
     async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
-        let mut lines = self.lines.lock();
-        let line = lines.entry(concert_id).or_default();
-        self.maintain(line, concert_id, now);
-        let (id, created) = match line.ticket_of(user_id) {
-            Some(id) => (id, false),
-            None => {
-                let (id, _) = self.codec.issue(concert_id);
-                line.join(id, user_id, now, &self.config);
-                self.maintain(line, concert_id, now);
-                (id, true)
-            }
+        let fresh = TokenCodec::new_id();
+        let (id, created, standing) = {
+            let mut lines = self.lines.lock();
+            let line = lines.entry(concert_id).or_default();
+            self.maintain(line, concert_id, now);
+            let (id, created) = match line.ticket_of(user_id) {
+                Some(id) => (id, false),
+                None => {
+                    line.join(fresh, user_id, now, &self.config);
+                    self.maintain(line, concert_id, now);
+                    (fresh, true)
+                }
+            };
+            let standing = Self::standing(line, id, now)
+                .ok_or_else(|| Error::internal("ticket lost on join"))?;
+            (id, created, standing)
         };
-        let ticket = self
-            .ticket(line, concert_id, id, now)
-            .ok_or_else(|| Error::internal("ticket lost on join"))?;
-        Ok((ticket, created))
+        let token = self.codec.encode(concert_id, id);
+        Ok((Self::ticket(token, concert_id, standing), created))
     }
 
     async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
-        self.with_live(token, now, |line, concert_id, id| {
-            line.heartbeat(id, now);
-            self.ticket(line, concert_id, id, now)
-        })?
-        .ok_or(Error::QueueTokenExpired)
+        let (concert_id, standing) = self
+            .with_live(token, now, |line, concert_id, id| {
+                line.heartbeat(id, now);
+                Self::standing(line, id, now).map(|s| (concert_id, s))
+            })?
+            .ok_or(Error::QueueTokenExpired)?;
+        // The token just verified is the ticket's token: no need to sign it again.
+        Ok(Self::ticket(token.to_owned(), concert_id, standing))
     }
 
     async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {

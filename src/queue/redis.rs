@@ -366,7 +366,8 @@ impl RedisQueue {
             .await
     }
 
-    fn ticket(&self, concert: Uuid, v: &View, now: Millis) -> Result<Ticket> {
+    /// The answer for a ticket; `token` is the one the caller presented, or None to sign it.
+    fn ticket(&self, concert: Uuid, v: &View, now: Millis, token: Option<&str>) -> Result<Ticket> {
         let (status, position, eta, active_until) = match v.status {
             "ACTIVE" => (TicketStatus::Active, None, None, Some(v.n)),
             "WAITING" => {
@@ -381,7 +382,7 @@ impl RedisQueue {
             _ => return Err(Error::QueueTokenExpired),
         };
         Ok(Ticket {
-            token: self.codec.encode(concert, v.id),
+            token: token.map_or_else(|| self.codec.encode(concert, v.id), str::to_owned),
             concert_id: concert,
             status,
             position,
@@ -442,7 +443,7 @@ fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifi
 #[async_trait]
 impl Queue for RedisQueue {
     async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
-        let (id, _) = self.codec.issue(concert_id);
+        let id = TokenCodec::new_id();
         let state = self.concert(concert_id);
         let args = [user_id.to_string(), format!("{id:032x}")];
         let (v, created) = batched(state.joins.clone(), args, now).await?;
@@ -453,12 +454,12 @@ impl Queue for RedisQueue {
                 conn.sadd(self.registry(), concert_id.to_string()).await;
             state.registered.store(added.is_ok(), Ordering::Relaxed);
         }
-        Ok((self.ticket(concert_id, &v, now)?, created))
+        Ok((self.ticket(concert_id, &v, now, None)?, created))
     }
 
     async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
         let (concert, v) = self.view(token, now, true).await?;
-        self.ticket(concert, &v, now)
+        self.ticket(concert, &v, now, Some(token))
     }
 
     async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {
