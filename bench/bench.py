@@ -313,7 +313,7 @@ def endpoints(mode_name, workdir, args):
         log(f"{mode_name}: HTTP floor GET /health")
         r["health"] = wrk(srv.base, "/health", seconds=d)
 
-        total = args.waiters + 300_000
+        total = args.waiters + 600_000  # the line, plus every fan the earlier phases use
         prefix = f"enc_bench_{secrets.token_hex(8)}_"
         log(f"{mode_name}: seeding {total:,} users into the database")
         seed_users(mode, 0, 3000, prefix, 10**11)
