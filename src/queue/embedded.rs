@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::line::{Line, Place, Saved};
 use super::notify::Notifier;
 use super::token::{TicketId, TokenCodec};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Ticket, TicketStatus};
+use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::store::SystemStore;
@@ -65,30 +65,12 @@ impl EmbeddedQueue {
     fn standing(line: &Line, id: TicketId, now: Millis) -> Option<Standing> {
         let (_, place) = line.place(id)?;
         Some(match place {
-            Place::Waiting(pos) => Standing {
-                status: TicketStatus::Waiting,
-                position: Some(pos),
-                eta: line.rate.estimate(pos, now),
-                active_until: None,
+            Place::Waiting(position) => Standing::Waiting {
+                position,
+                eta: line.rate.estimate(position, now),
             },
-            Place::Active { until } => Standing {
-                status: TicketStatus::Active,
-                position: None,
-                eta: None,
-                active_until: Some(until),
-            },
+            Place::Active { until } => Standing::Active { until },
         })
-    }
-
-    fn ticket(token: String, concert_id: Uuid, s: Standing) -> Ticket {
-        Ticket {
-            token,
-            concert_id,
-            status: s.status,
-            position: s.position,
-            estimated_wait_seconds: s.eta,
-            active_until: s.active_until,
-        }
     }
 
     /// Brings a line up to date and wakes its event streams if anything changed.
@@ -163,13 +145,6 @@ impl EmbeddedQueue {
     }
 }
 
-struct Standing {
-    status: TicketStatus,
-    position: Option<u64>,
-    eta: Option<u64>,
-    active_until: Option<Millis>,
-}
-
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     lines: Vec<SavedLine>,
@@ -212,7 +187,7 @@ impl Queue for EmbeddedQueue {
             (id, created, standing)
         };
         let token = self.codec.encode(concert_id, id);
-        Ok((Self::ticket(token, concert_id, standing), created))
+        Ok((standing.into_ticket(token, concert_id), created))
     }
 
     async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
@@ -223,7 +198,7 @@ impl Queue for EmbeddedQueue {
             })?
             .ok_or(Error::QueueTokenExpired)?;
         // The token just verified is the ticket's token: no need to sign it again.
-        Ok(Self::ticket(token.to_owned(), concert_id, standing))
+        Ok(standing.into_ticket(token.to_owned(), concert_id))
     }
 
     async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {

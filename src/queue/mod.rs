@@ -48,6 +48,38 @@ pub struct Ticket {
     pub active_until: Option<Millis>,
 }
 
+/// Where a live ticket stands; the backend attaches the token (signed, or the one presented).
+#[derive(Debug, Clone, Copy)]
+pub enum Standing {
+    /// `position` is 1-based; `eta` comes from the concert's observed admission rate.
+    Waiting {
+        position: u64,
+        eta: Option<u64>,
+    },
+    Active {
+        until: Millis,
+    },
+}
+
+impl Standing {
+    pub fn into_ticket(self, token: String, concert_id: Uuid) -> Ticket {
+        let (status, position, estimated_wait_seconds, active_until) = match self {
+            Standing::Waiting { position, eta } => {
+                (TicketStatus::Waiting, Some(position), eta, None)
+            }
+            Standing::Active { until } => (TicketStatus::Active, None, None, Some(until)),
+        };
+        Ticket {
+            token,
+            concert_id,
+            status,
+            position,
+            estimated_wait_seconds,
+            active_until,
+        }
+    }
+}
+
 fn de_opt_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     Ok(s.and_then(|s| clock::parse_rfc3339(&s)))

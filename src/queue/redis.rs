@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
 use super::token::{TicketId, TokenCodec};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Ticket, TicketStatus};
+use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket};
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 
@@ -368,33 +368,25 @@ impl RedisQueue {
 
     /// The answer for a ticket; `token` is the one the caller presented, or None to sign it.
     fn ticket(&self, concert: Uuid, v: &View, now: Millis, token: Option<&str>) -> Result<Ticket> {
-        let (status, position, eta, active_until) = match v.status {
-            "ACTIVE" => (TicketStatus::Active, None, None, Some(v.n)),
+        let standing = match v.status {
+            "ACTIVE" => Standing::Active { until: v.n },
             "WAITING" => {
-                let pos = v.n as u64;
-                (
-                    TicketStatus::Waiting,
-                    Some(pos),
-                    v.rate.estimate(pos, now),
-                    None,
-                )
+                let position = v.n as u64;
+                Standing::Waiting {
+                    position,
+                    eta: v.rate.estimate(position, now),
+                }
             }
             _ => return Err(Error::QueueTokenExpired),
         };
-        Ok(Ticket {
-            token: token.map_or_else(|| self.codec.encode(concert, v.id), str::to_owned),
-            concert_id: concert,
-            status,
-            position,
-            estimated_wait_seconds: eta,
-            active_until,
-        })
+        let token = token.map_or_else(|| self.codec.encode(concert, v.id), str::to_owned);
+        Ok(standing.into_ticket(token, concert))
     }
 
     async fn view(&self, token: &str, now: Millis, heartbeat: bool) -> Result<(Uuid, View)> {
         let (concert, id) = self.codec.decode(token)?;
         let args = [format!("{id:032x}"), u8::from(heartbeat).to_string()];
-        let v = batched(self.concert(concert).views.clone(), args, now).await?;
+        let v = batched(&self.concert(concert).views, args, now).await?;
         if v.status == "GONE" {
             return Err(Error::QueueTokenExpired);
         }
@@ -404,7 +396,7 @@ impl RedisQueue {
 
 /// Queues one call for a concert's batcher and waits for its answer. One deadline covers the
 /// wait in the queue and the answer: a Redis outage answers 503 quickly instead of piling calls up.
-async fn batched<T>(tx: mpsc::Sender<Pending<T>>, args: [String; 2], now: Millis) -> Result<T> {
+async fn batched<T>(tx: &mpsc::Sender<Pending<T>>, args: [String; 2], now: Millis) -> Result<T> {
     let (reply, answer) = oneshot::channel();
     tokio::time::timeout(TIMEOUT * 2, async move {
         tx.send(Pending { args, now, reply })
@@ -446,7 +438,7 @@ impl Queue for RedisQueue {
         let id = TokenCodec::new_id();
         let state = self.concert(concert_id);
         let args = [user_id.to_string(), format!("{id:032x}")];
-        let (v, created) = batched(state.joins.clone(), args, now).await?;
+        let (v, created) = batched(&state.joins, args, now).await?;
         // The registry lets every instance's tick find the line; once per concert is enough.
         if !state.registered.load(Ordering::Relaxed) {
             let mut conn = self.ctx.conn.clone();
