@@ -24,19 +24,22 @@ use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
 use crate::reservations::taken::TakenSeats;
 use crate::store::Store;
-use crate::users::User;
 use crate::{clock, demo, ops, telemetry, web};
 
 /// Largest request body accepted; larger is 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// Signed-in fans whose key needs no database lookup (about 100 bytes each): a flash crowd of a
+/// Signed-in fans whose key needs no database lookup (about 60 bytes each): a flash crowd of a
 /// million fans stays in memory.
 const AUTH_CACHE_USERS: usize = 1_000_000;
 
 /// How often the queue expires due tickets even when nobody calls (freed slots admit at once
 /// on leave and payment; this catches time-based expiry).
 const QUEUE_TICK: Duration = Duration::from_millis(200);
+
+/// How often recorded latencies are folded into their histograms. The Prometheus recorder keeps
+/// every sample until then, so without this an instance nobody scrapes grows without bound.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// What every handler can reach. One `Arc`, so the per-request clone axum makes is one
 /// reference count, not one per field.
@@ -56,10 +59,12 @@ pub struct Shared {
     pub queue: Arc<dyn Queue>,
     pub settings: Arc<Settings>,
     pub admin_token_hash: [u8; 32],
-    /// API-key hash → user. Keys never change, so hits need no database.
-    pub auth_cache: Arc<Cache<[u8; 32], User>>,
+    /// API-key hash → user id. Keys never change, so hits need no database.
+    pub auth_cache: Arc<Cache<[u8; 32], Uuid>>,
     /// Concerts and schedules never change once created; only their static fields are cached.
-    concerts: Arc<Cache<Uuid, Concert>>,
+    /// Values are `Arc`s: the join path checks a concert exists on every call and should not
+    /// copy its strings to do so.
+    concerts: Arc<Cache<Uuid, Arc<Concert>>>,
     schedules: Arc<Cache<Uuid, Schedule>>,
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
@@ -69,15 +74,16 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub async fn concert(&self, id: Uuid) -> Result<Concert> {
+    pub async fn concert(&self, id: Uuid) -> Result<Arc<Concert>> {
         if let Some(c) = self.concerts.get(&id) {
             return Ok(c);
         }
-        let c = self
-            .store
-            .concert(id)
-            .await?
-            .ok_or(Error::ConcertNotFound)?;
+        let c = Arc::new(
+            self.store
+                .concert(id)
+                .await?
+                .ok_or(Error::ConcertNotFound)?,
+        );
         self.concerts.insert(id, c.clone());
         Ok(c)
     }
@@ -98,9 +104,12 @@ impl Shared {
 
     /// The live, ACTIVE ticket of `user` behind a gated call's `X-Queue-Token`; the caller then
     /// checks it is for the concert the call is about.
-    pub async fn queue_ticket(&self, token: QueueTokenHeader, user: &User) -> Result<GateTicket> {
+    pub async fn queue_ticket(&self, token: QueueTokenHeader, user_id: Uuid) -> Result<GateTicket> {
         let token = token.0.ok_or(Error::QueueTokenRequired)?;
-        self.queue.gate(&token, clock::now()).await?.open_for(user)
+        self.queue
+            .gate(&token, clock::now())
+            .await?
+            .open_for(user_id)
     }
 }
 
@@ -203,6 +212,17 @@ impl Application {
 }
 
 fn spawn_background(state: &AppState) {
+    let metrics = state.metrics.clone();
+    let stop = state.stop.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => metrics.run_upkeep(),
+            }
+        }
+    });
     crate::reservations::sweeper::spawn(
         state.store.clone(),
         state.settings.sweep_interval,

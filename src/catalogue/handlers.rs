@@ -1,5 +1,7 @@
 //! Admin creation of concerts and schedules; the public list; the gated schedule list and seat map.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -169,7 +171,9 @@ pub async fn get_concert(
     State(state): State<AppState>,
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Concert>> {
-    Ok(JsonOut(state.concert(concert_id).await?))
+    Ok(JsonOut(Arc::unwrap_or_clone(
+        state.concert(concert_id).await?,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/concerts/{concertId}/schedules", tag = "catalogue",
@@ -184,7 +188,7 @@ pub async fn list_schedules(
     token: QueueTokenHeader,
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Items<Schedule>>> {
-    let ticket = state.queue_ticket(token, &user.0).await?;
+    let ticket = state.queue_ticket(token, user.0).await?;
     state.concert(concert_id).await?;
     ticket.admits(concert_id)?;
     let now = clock::now();
@@ -213,7 +217,7 @@ pub async fn seat_map(
     token: QueueTokenHeader,
     Path(schedule_id): Path<Uuid>,
 ) -> Result<JsonOut<SeatMap>> {
-    let ticket = state.queue_ticket(token, &user.0).await?;
+    let ticket = state.queue_ticket(token, user.0).await?;
     let schedule = state.schedule(schedule_id).await?;
     ticket.admits(schedule.concert_id)?;
     let now = clock::now();

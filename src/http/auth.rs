@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -34,9 +35,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The caller, authenticated by `Authorization: Bearer <apiKey>`.
-#[derive(Debug, Clone)]
-pub struct AuthUser(pub User);
+/// The caller's id, authenticated by `Authorization: Bearer <apiKey>`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub Uuid);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = Error;
@@ -46,17 +47,36 @@ impl FromRequestParts<AppState> for AuthUser {
         let hash = hash_key(key);
         // Users are never deleted and keys never rotate, so a hit can be trusted; a miss asks
         // the database. This keeps the hot queue calls off the database.
-        if let Some(user) = state.auth_cache.get(&hash) {
-            return Ok(AuthUser(user));
+        if let Some(id) = state.auth_cache.get(&hash) {
+            return Ok(AuthUser(id));
         }
-        let user = state
-            .store
-            .user_by_key_hash(&hash)
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        state.auth_cache.insert(hash, user.clone());
-        Ok(AuthUser(user))
+        Ok(AuthUser(lookup(state, hash).await?.id))
     }
+}
+
+/// The caller's whole record (with the name), always read from the database: only
+/// `GET /users/me` needs it, and the cache keeps ids alone so a million fans fit in less memory.
+#[derive(Debug, Clone)]
+pub struct AuthUserRecord(pub User);
+
+impl FromRequestParts<AppState> for AuthUserRecord {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let key = bearer(parts).ok_or(Error::Unauthorized)?;
+        Ok(AuthUserRecord(lookup(state, hash_key(key)).await?))
+    }
+}
+
+/// The user behind a key hash, from the database; remembered for the calls that follow.
+async fn lookup(state: &AppState, hash: [u8; 32]) -> Result<User, Error> {
+    let user = state
+        .store
+        .user_by_key_hash(&hash)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    state.auth_cache.insert(hash, user.id);
+    Ok(user)
 }
 
 /// An admin call: `Authorization: Bearer <admin token>`.

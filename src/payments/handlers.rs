@@ -50,7 +50,7 @@ pub async fn pay(
     let now = clock::now();
     let outcome = state
         .store
-        .pay(user.0.id, body.reservation_id, now, idem.as_ref())
+        .pay(user.0, body.reservation_id, now, idem.as_ref())
         .await;
     let outcome = match outcome {
         Ok(o) => o,
@@ -63,7 +63,7 @@ pub async fn pay(
         Outcome::Fresh(paid) => {
             metrics::counter!("encore_payments_total", "result" => "paid").increment(1);
             // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
-            if let Err(e) = state.queue.finish(user.0.id, paid.concert_id, now).await {
+            if let Err(e) = state.queue.finish(user.0, paid.concert_id, now).await {
                 tracing::warn!(error = %e, "could not retire the payer's queue ticket");
             }
             (StatusCode::CREATED, JsonOut(paid.payment)).into_response()
@@ -82,7 +82,7 @@ pub async fn detail(
 ) -> Result<JsonOut<Payment>> {
     let p = state
         .store
-        .payment(id, user.0.id)
+        .payment(id, user.0)
         .await?
         .ok_or(Error::PaymentNotFound)?;
     Ok(JsonOut(p))

@@ -37,10 +37,7 @@ pub async fn join(
     Path(concert_id): Path<Uuid>,
 ) -> Result<(StatusCode, JsonOut<Ticket>)> {
     state.concert(concert_id).await?;
-    let (ticket, created) = state
-        .queue
-        .join(user.0.id, concert_id, clock::now())
-        .await?;
+    let (ticket, created) = state.queue.join(user.0, concert_id, clock::now()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

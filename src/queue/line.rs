@@ -6,12 +6,13 @@
 //! 32 bytes), and the line's concert is not repeated per ticket.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 use uuid::Uuid;
 
 use super::QueueConfig;
 use super::fenwick::Fenwick;
+use super::growth::{ChunkedDeque, ShardKey, ShardedMap};
 use super::rate::AdmissionRate;
 use super::token::TicketId;
 use crate::clock::Millis;
@@ -23,6 +24,18 @@ pub struct Tid([u64; 2]);
 impl From<TicketId> for Tid {
     fn from(id: TicketId) -> Self {
         Tid([(id >> 64) as u64, id as u64])
+    }
+}
+
+impl ShardKey for Tid {
+    fn bits(&self) -> (u64, u64) {
+        (self.0[0], self.0[1])
+    }
+}
+
+impl ShardKey for Uuid {
+    fn bits(&self) -> (u64, u64) {
+        self.as_u64_pair()
     }
 }
 
@@ -63,14 +76,14 @@ pub struct Saved {
 
 #[derive(Default)]
 pub struct Line {
-    tickets: HashMap<Tid, Entry>,
-    by_user: HashMap<Uuid, Tid>,
+    tickets: ShardedMap<Tid, Entry>,
+    by_user: ShardedMap<Uuid, Tid>,
     base: u64,
     /// 1 per ticket that is still WAITING, at slot `seq - base`.
     waiting: Fenwick,
     waiting_count: u64,
     /// Join order; tickets that left are skipped when they reach the front.
-    order: VecDeque<Tid>,
+    order: ChunkedDeque<Tid>,
     /// Admission order, which with one TTL is also expiry order.
     active: VecDeque<(Millis, Tid)>,
     active_count: u32,
@@ -223,23 +236,19 @@ impl Line {
         changed
     }
 
-    /// Tickets that left mid-line stay in `order`, the Fenwick tree and the idle heap until they
-    /// reach the front. When they outnumber the live ones, rebuild (O(n), amortised O(1)), so a
-    /// line's memory follows its size even under join/leave churn.
+    /// Tickets that left mid-line stay in `order` and the idle heap until they reach the front,
+    /// and every ticket ever admitted keeps its (zero) slot in the Fenwick tree. When any of the
+    /// three outgrows twice the live waiters, rebuild (O(n), amortised O(1)), so a line's memory
+    /// follows its size under join/leave churn and under a steady flow of admissions alike.
     fn compact_if_sparse(&mut self, cfg: &QueueConfig) {
         let live = self.waiting_count as usize;
-        let slack = 1024;
-        if self.order.len() <= 2 * live + slack && self.idle.len() <= 2 * live + slack {
-            if live == 0 && self.order.is_empty() && !self.waiting.is_empty() {
-                self.base = self.next_seq();
-                self.waiting = Fenwick::new();
-            }
+        let sparse = |n: usize| n > 2 * live + 1024;
+        if !sparse(self.order.len()) && !sparse(self.idle.len()) && !sparse(self.waiting.len()) {
             return;
         }
         let waiting: Vec<Tid> = self
             .order
             .iter()
-            .copied()
             .filter(|t| self.tickets.get(t).is_some_and(|e| !e.active))
             .collect();
         self.base = self.next_seq();
@@ -251,7 +260,7 @@ impl Line {
             idle.push(Reverse((e.at + cfg.idle_timeout, *tid)));
         }
         self.idle = BinaryHeap::from(idle);
-        self.order = waiting.into();
+        self.order = waiting.into_iter().collect();
     }
 
     /// Every live ticket, waiting ones in join order, for the shutdown snapshot.
@@ -386,6 +395,32 @@ mod tests {
         assert_eq!(line.place(2).unwrap().1, Place::Waiting(1));
         line.join(7, Uuid::now_v7(), 0, &cfg);
         assert_eq!(line.place(7).unwrap().1, Place::Waiting(2));
+    }
+
+    #[test]
+    fn a_steady_flow_of_admissions_does_not_grow_the_line() {
+        let mut line = Line::default();
+        let cfg = QueueConfig {
+            active_limit: 1,
+            active_ttl: 1_000_000,
+            idle_timeout: 50,
+        };
+        line.join(1, Uuid::now_v7(), 0, &cfg);
+        line.maintain(0, &cfg, 100);
+        // One fan joins each millisecond and is admitted once the one before is done: the idle
+        // heap stays short (deadlines pass), but each join used to leave a Fenwick slot behind.
+        for i in 0..100_000u128 {
+            let now = i as Millis;
+            line.join(10 + i, Uuid::now_v7(), now, &cfg);
+            let active = if i == 0 { 1 } else { 9 + i };
+            assert!(line.remove(active));
+            line.maintain(now, &cfg, 100);
+            let until = now + cfg.active_ttl;
+            assert_eq!(line.place(10 + i).unwrap().1, Place::Active { until });
+        }
+        assert!(line.waiting.len() < 3000, "{}", line.waiting.len());
+        line.join(7, Uuid::now_v7(), 100_000, &cfg);
+        assert_eq!(line.place(7).unwrap().1, Place::Waiting(1));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod embedded;
 pub mod events;
 pub mod fenwick;
+pub mod growth;
 pub mod handlers;
 pub mod line;
 pub mod notify;
@@ -22,7 +23,6 @@ use uuid::Uuid;
 
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
-use crate::users::User;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -96,8 +96,8 @@ pub struct GateTicket {
 impl GateTicket {
     /// The ticket is `user`'s and ACTIVE. Checked before the resource is looked up, so a waiting
     /// fan learns nothing about which schedules exist.
-    pub fn open_for(self, user: &User) -> Result<Self> {
-        if self.user_id != user.id {
+    pub fn open_for(self, user_id: Uuid) -> Result<Self> {
+        if self.user_id != user_id {
             return Err(Error::QueueTokenMismatch);
         }
         if !self.active {

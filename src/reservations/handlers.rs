@@ -45,7 +45,7 @@ pub async fn hold(
     token: QueueTokenHeader,
     Json(body): Json<NewReservation>,
 ) -> Result<(StatusCode, JsonOut<Reservation>)> {
-    let ticket = state.queue_ticket(token, &user.0).await?;
+    let ticket = state.queue_ticket(token, user.0).await?;
     let schedule = state.schedule(body.schedule_id).await?;
     ticket.admits(schedule.concert_id)?;
     // Any number that is not on the seat map names no seat.
@@ -62,7 +62,7 @@ pub async fn hold(
     }
     let req = HoldRequest {
         id: Uuid::now_v7(),
-        user_id: user.0.id,
+        user_id: user.0,
         concert_id: schedule.concert_id,
         schedule_id: schedule.id,
         seat_number: body.seat_number,
@@ -95,7 +95,7 @@ pub async fn list(
     user: AuthUser,
     Query(q): Query<PageQuery>,
 ) -> Result<JsonOut<Page<Reservation>>> {
-    let page = state.store.reservations(user.0.id, q.parse()?).await?;
+    let page = state.store.reservations(user.0, q.parse()?).await?;
     let now = clock::now();
     Ok(JsonOut(Page {
         items: page.items.into_iter().map(|r| r.at(now)).collect(),
@@ -114,7 +114,7 @@ pub async fn detail(
 ) -> Result<JsonOut<Reservation>> {
     let r = state
         .store
-        .reservation(id, user.0.id)
+        .reservation(id, user.0)
         .await?
         .ok_or(Error::ReservationNotFound)?;
     Ok(JsonOut(r.at(clock::now())))
@@ -130,7 +130,7 @@ pub async fn cancel(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<JsonOut<Reservation>> {
-    let r = state.store.cancel(id, user.0.id, clock::now()).await?;
+    let r = state.store.cancel(id, user.0, clock::now()).await?;
     state.taken.freed(r.schedule_id, r.seat_number);
     Ok(JsonOut(r))
 }

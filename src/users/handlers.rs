@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::User;
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::http::auth::{AuthUser, new_api_key};
+use crate::http::auth::{AuthUserRecord, new_api_key};
 use crate::http::extract::Json;
 use crate::{clock, error::Problem};
 
@@ -62,7 +62,7 @@ pub async fn create_user(
     };
     state.store.create_user(&user, &hash, clock::now()).await?;
     // A fan who just signed up is about to use the key: skip the database on their first call.
-    state.auth_cache.insert(hash, user.clone());
+    state.auth_cache.insert(hash, user.id);
     Ok((
         StatusCode::CREATED,
         JsonOut(CreatedUser {
@@ -75,7 +75,7 @@ pub async fn create_user(
 
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("apiKey" = [])),
     responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn me(user: AuthUser) -> JsonOut<User> {
+pub async fn me(user: AuthUserRecord) -> JsonOut<User> {
     JsonOut(user.0)
 }
 

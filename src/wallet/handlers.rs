@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("apiKey" = [])),
     responses((status = 200, body = Wallet), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn wallet(State(state): State<AppState>, user: AuthUser) -> Result<JsonOut<Wallet>> {
-    Ok(JsonOut(state.store.wallet(user.0.id).await?))
+    Ok(JsonOut(state.store.wallet(user.0).await?))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -58,7 +58,7 @@ pub async fn charge(
     let idem = IdemKey::new("charges", key, &body);
     let outcome = state
         .store
-        .charge(user.0.id, Money(body.amount), clock::now(), idem.as_ref())
+        .charge(user.0, Money(body.amount), clock::now(), idem.as_ref())
         .await?;
     Ok(match outcome {
         Outcome::Fresh(receipt) => JsonOut(receipt).into_response(),
@@ -74,7 +74,5 @@ pub async fn transactions(
     user: AuthUser,
     Query(q): Query<PageQuery>,
 ) -> Result<JsonOut<Page<Transaction>>> {
-    Ok(JsonOut(
-        state.store.transactions(user.0.id, q.parse()?).await?,
-    ))
+    Ok(JsonOut(state.store.transactions(user.0, q.parse()?).await?))
 }
