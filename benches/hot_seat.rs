@@ -6,15 +6,17 @@
 //! `BENCH_BASE=http://127.0.0.1:8080 BENCH_SCHEDULE=<id> BENCH_HOLDERS=<file of "apiKey
 //! queueToken" lines> cargo bench --bench hot_seat`
 //!
-//! Why not k6 alone: the load generator shares two cores with the server, and k6 spends tens of
-//! microseconds of JavaScript and Go per request, so 1,000 clicks from k6 take 50–70 ms before
-//! encore does anything (`bench/run` measures that floor too). This racer runs on one thread and
-//! only writes prepared requests and reads answers, so the clicks measure the server.
+//! Why not k6 alone: the load generator shares two cores with the server, and k6 (like any
+//! general HTTP client) spends tens of microseconds per request, so 1,000 clicks from k6 take
+//! 20–70 ms before encore does anything (`bench/run` measures that floor too). This racer runs on
+//! one thread and, like wrk, only writes requests formatted in advance and reads the answers'
+//! status and length, so the clicks measure the server.
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use tokio::sync::watch;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
 
 #[derive(Default)]
 struct Outcome {
@@ -68,52 +70,89 @@ async fn race(
     seat: u32,
     holders: Vec<(String, String)>,
 ) -> Outcome {
-    // Every idle connection stays in the pool, so each racer's click reuses one the warm-up
-    // opened: all 1,000 warm-ups are in flight together, so each needed its own connection.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(usize::MAX)
-        .pool_idle_timeout(None)
-        .build()
-        .expect("client");
-    let warm = holders.iter().map(|_| {
-        let (client, url) = (client.clone(), format!("{base}/health"));
-        async move { client.get(url).send().await.map(|r| r.status()) }
-    });
-    for status in futures_util::future::join_all(warm).await {
-        assert_eq!(status.expect("warm-up"), StatusCode::OK);
-    }
+    let addr = base
+        .strip_prefix("http://")
+        .expect("BENCH_BASE is http://host:port")
+        .trim_end_matches('/')
+        .to_owned();
     let body = format!("{{\"scheduleId\":\"{schedule}\",\"seatNumber\":{seat}}}");
     let (go, ready) = watch::channel(false);
+    let (warmed, mut warmed_rx) = mpsc::unbounded_channel::<()>();
     let mut racers = Vec::with_capacity(holders.len());
     for (key, token) in holders {
-        let request = client
-            .post(format!("{base}/api/v1/reservations"))
-            .bearer_auth(key)
-            .header("X-Queue-Token", token)
-            .header("Content-Type", "application/json")
-            .body(body.clone());
-        let mut ready = ready.clone();
+        // Formatted before the race: at the start signal a racer only writes and reads.
+        let click = format!(
+            "POST /api/v1/reservations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+             X-Queue-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let warm = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        let (addr, mut ready, warmed) = (addr.clone(), ready.clone(), warmed.clone());
         racers.push(tokio::spawn(async move {
+            let mut conn = TcpStream::connect(&addr).await.expect("connect");
+            conn.set_nodelay(true).expect("nodelay");
+            let mut buf = Vec::with_capacity(1024);
+            conn.write_all(warm.as_bytes()).await.expect("warm-up");
+            assert_eq!(read_answer(&mut conn, &mut buf).await, 200, "warm-up");
+            warmed.send(()).expect("main waits");
+            drop(warmed);
             ready.wait_for(|go| *go).await.expect("start signal");
             let start = Instant::now();
-            let res = request.send().await.expect("click");
-            let status = res.status();
-            res.bytes().await.expect("click answer");
+            conn.write_all(click.as_bytes()).await.expect("click");
+            let status = read_answer(&mut conn, &mut buf).await;
             (status, start.elapsed())
         }));
     }
-    tokio::task::yield_now().await;
+    // Every racer has its connection open and its warm-up answered before anyone clicks.
+    drop(warmed);
+    let mut count = 0;
+    while warmed_rx.recv().await.is_some() {
+        count += 1;
+    }
+    assert_eq!(count, racers.len(), "every racer warmed up");
     go.send(true).expect("racers are waiting");
     let mut outcome = Outcome::default();
     for racer in racers {
         let (status, took) = racer.await.expect("racer");
         outcome.latencies.push(took);
         match status {
-            StatusCode::CREATED => outcome.won += 1,
-            StatusCode::CONFLICT => outcome.lost += 1,
-            s if s.is_server_error() => outcome.server_errors += 1,
+            201 => outcome.won += 1,
+            409 => outcome.lost += 1,
+            500..=599 => outcome.server_errors += 1,
             _ => outcome.other += 1,
         }
     }
     outcome
+}
+
+/// Reads one HTTP/1.1 answer (headers, then `Content-Length` bytes of body) and returns its
+/// status. encore always sends a length, never a chunked body, to these two calls.
+async fn read_answer(conn: &mut TcpStream, buf: &mut Vec<u8>) -> u16 {
+    buf.clear();
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).expect("ASCII head");
+            let status = head[9..12].parse().expect("status code");
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().expect("length"))
+                })
+                .expect("Content-Length");
+            while buf.len() < end + 4 + length {
+                read_more(conn, buf).await;
+            }
+            return status;
+        }
+        read_more(conn, buf).await;
+    }
+}
+
+async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    let n = conn.read(&mut chunk).await.expect("read");
+    assert!(n > 0, "the server closed the connection");
+    buf.extend_from_slice(&chunk[..n]);
 }

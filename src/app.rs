@@ -74,32 +74,26 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Concurrent misses on one id share one database read (a crowd arriving at a concert that
+    /// is not cached yet must not become a crowd of identical queries).
     pub async fn concert(&self, id: Uuid) -> Result<Arc<Concert>> {
-        if let Some(c) = self.concerts.get(&id) {
-            return Ok(c);
-        }
-        let c = Arc::new(
-            self.store
-                .concert(id)
-                .await?
-                .ok_or(Error::ConcertNotFound)?,
-        );
-        self.concerts.insert(id, c.clone());
-        Ok(c)
+        self.concerts
+            .get_or_insert_async(&id, async {
+                let c = self.store.concert(id).await?;
+                Ok(Arc::new(c.ok_or(Error::ConcertNotFound)?))
+            })
+            .await
     }
 
     /// A schedule's fixed fields (window, seats, price, concert); not its live seat count.
+    /// Concurrent misses share one read, as for concerts.
     pub async fn schedule(&self, id: Uuid) -> Result<Schedule> {
-        if let Some(s) = self.schedules.get(&id) {
-            return Ok(s);
-        }
-        let s = self
-            .store
-            .schedule(id, clock::now())
-            .await?
-            .ok_or(Error::ScheduleNotFound)?;
-        self.schedules.insert(id, s.clone());
-        Ok(s)
+        self.schedules
+            .get_or_insert_async(&id, async {
+                let s = self.store.schedule(id, clock::now()).await?;
+                s.ok_or(Error::ScheduleNotFound)
+            })
+            .await
     }
 
     /// The live, ACTIVE ticket of `user` behind a gated call's `X-Queue-Token`; the caller then

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::taken::Turn;
 use super::{HoldRequest, Reservation};
 use crate::app::AppState;
 use crate::clock;
@@ -56,10 +57,16 @@ pub async fn hold(
     if !schedule.booking_open(now) {
         return Err(Error::BookingClosed);
     }
-    if state.taken.is_taken(schedule.id, body.seat_number, now) {
-        metrics::counter!("encore_holds_total", "result" => "seat_unavailable").increment(1);
-        return Err(Error::SeatUnavailable);
-    }
+    let in_flight = match state.taken.turn(schedule.id, body.seat_number).await {
+        Turn::Taken => {
+            metrics::counter!("encore_holds_total", "result" => "seat_unavailable").increment(1);
+            return Err(Error::SeatUnavailable);
+        }
+        Turn::Lead(guard) => Some(guard),
+        Turn::Ask => None,
+    };
+    // Waiting on a hold in flight took time: the hold is stamped when it is asked for.
+    let now = clock::now();
     let req = HoldRequest {
         id: Uuid::now_v7(),
         user_id: user.0,
@@ -77,6 +84,8 @@ pub async fn hold(
             .taken
             .held(req.schedule_id, req.seat_number, req.held_until, now);
     }
+    // Holds waiting on this one now find the seat taken, or ask the database themselves.
+    drop(in_flight);
     let outcome = match &result {
         Ok(_) => "held",
         Err(Error::SeatUnavailable) => "seat_unavailable",

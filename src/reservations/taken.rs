@@ -1,5 +1,7 @@
 //! Seats this instance has just seen taken, so a crowd clicking one seat loses without a
-//! database call once the winner's hold is committed.
+//! database call once the winner's hold is committed — and, while one hold on a seat is on its
+//! way to the database, the others clicking that seat through this instance wait for its answer
+//! instead of each queueing for the database behind it.
 //!
 //! Only ever used to say "no": every win is still decided by the database's conditional update.
 //! An entry lasts until the hold's `heldUntil` or one second, whichever is sooner, and a cancel
@@ -7,41 +9,110 @@
 //! make this one answer SEAT_UNAVAILABLE for at most a second after the seat came free, which a
 //! fan cannot tell from losing the race to it.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use parking_lot::Mutex;
 use quick_cache::sync::Cache;
+use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::clock::Millis;
+use crate::clock::{self, Millis};
+
+type Seat = (Uuid, i64);
+
+/// What a hold on a seat should do, given what this instance knows about that seat.
+pub enum Turn<'a> {
+    /// A hold committed here covers the seat: lose without asking the database.
+    Taken,
+    /// Ask the database; keep the guard until the answer is recorded, so that others clicking the
+    /// same seat meanwhile wait for it rather than queue for the database.
+    Lead(InFlight<'a>),
+    /// The hold that was in flight did not take the seat (its fan hit the hold limit, or the
+    /// database failed): ask the database without waiting again.
+    Ask,
+}
+
+/// A hold on its way to the database; dropping it lets the holds waiting on the seat go on.
+pub struct InFlight<'a> {
+    seats: &'a TakenSeats,
+    seat: Seat,
+    /// Never sent on: waiters learn that the hold is done when this is dropped.
+    _done: watch::Sender<()>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        // Only this guard's hold inserted the entry, and no other removes it.
+        self.seats.in_flight.lock().remove(&self.seat);
+    }
+}
 
 /// How long another instance's cancel can go unnoticed here.
 const TRUST_MS: Millis = 1000;
 /// Seats remembered at most; the oldest are forgotten first, which only costs a database read.
 const CAPACITY: usize = 100_000;
 
-pub struct TakenSeats(Cache<(Uuid, i64), Millis>);
+pub struct TakenSeats {
+    recent: Cache<Seat, Millis>,
+    /// Seats with a hold through this instance on its way to the database.
+    in_flight: Mutex<HashMap<Seat, watch::Receiver<()>>>,
+}
 
 impl Default for TakenSeats {
     fn default() -> Self {
-        TakenSeats(Cache::new(CAPACITY))
+        TakenSeats {
+            recent: Cache::new(CAPACITY),
+            in_flight: Mutex::default(),
+        }
     }
 }
 
 impl TakenSeats {
+    /// Whether to ask the database for this seat now. Waits, at most once, for a hold on the same
+    /// seat that is already on its way there (a hot seat's crowd then costs one database call
+    /// per instance, not one per click), then answers from what that hold left behind.
+    pub async fn turn(&self, schedule: Uuid, seat: i64) -> Turn<'_> {
+        if self.is_taken(schedule, seat, clock::now()) {
+            return Turn::Taken;
+        }
+        let mut done = match self.in_flight.lock().entry((schedule, seat)) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(e) => {
+                let (tx, rx) = watch::channel(());
+                e.insert(rx);
+                return Turn::Lead(InFlight {
+                    seats: self,
+                    seat: (schedule, seat),
+                    _done: tx,
+                });
+            }
+        };
+        // Nothing is ever sent: this returns when the hold in flight is done and its guard gone.
+        let _ = done.changed().await;
+        if self.is_taken(schedule, seat, clock::now()) {
+            Turn::Taken
+        } else {
+            Turn::Ask
+        }
+    }
+
     /// Whether a hold committed here moments ago still covers the seat.
     pub fn is_taken(&self, schedule: Uuid, seat: i64, now: Millis) -> bool {
-        self.0
+        self.recent
             .get(&(schedule, seat))
             .is_some_and(|until| until > now)
     }
 
     /// A hold on the seat was committed.
     pub fn held(&self, schedule: Uuid, seat: i64, held_until: Millis, now: Millis) {
-        self.0
+        self.recent
             .insert((schedule, seat), held_until.min(now + TRUST_MS));
     }
 
     /// The seat was released (cancelled) through this instance.
     pub fn freed(&self, schedule: Uuid, seat: i64) {
-        self.0.remove(&(schedule, seat));
+        self.recent.remove(&(schedule, seat));
     }
 }
 
@@ -73,5 +144,41 @@ mod tests {
         taken.held(s, 7, 600_000, 0);
         taken.freed(s, 7);
         assert!(!taken.is_taken(s, 7, 1));
+    }
+
+    #[tokio::test]
+    async fn clicks_on_a_seat_in_flight_wait_for_that_hold() {
+        let taken = TakenSeats::default();
+        let s = Uuid::now_v7();
+        let Turn::Lead(first) = taken.turn(s, 3).await else {
+            panic!("the first click asks the database");
+        };
+        assert!(
+            matches!(taken.turn(s, 4).await, Turn::Lead(_)),
+            "another seat does not wait"
+        );
+        // The first hold wins: the click that waited on it loses without asking.
+        let waiter = async { matches!(taken.turn(s, 3).await, Turn::Taken) };
+        let winner = async {
+            tokio::task::yield_now().await;
+            taken.held(s, 3, clock::now() + 60_000, clock::now());
+            drop(first);
+        };
+        let (lost, ()) = tokio::join!(waiter, winner);
+        assert!(lost);
+        assert!(taken.in_flight.lock().is_empty());
+
+        // A hold that does not take its seat lets the waiter ask for itself.
+        let Turn::Lead(first) = taken.turn(s, 5).await else {
+            panic!("a free seat");
+        };
+        let waiter = async { matches!(taken.turn(s, 5).await, Turn::Ask) };
+        let loser = async {
+            tokio::task::yield_now().await;
+            drop(first);
+        };
+        let (asks, ()) = tokio::join!(waiter, loser);
+        assert!(asks);
+        assert!(matches!(taken.turn(s, 5).await, Turn::Lead(_)));
     }
 }
