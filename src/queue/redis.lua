@@ -92,6 +92,6 @@ end
 -- Appends the admission-rate buckets (b, c, p, f; see rate.rs) to `out`.
 local function with_rate(out)
   local m = redis.call('HMGET', KEYS[6], 'b', 'c', 'p', 'f')
-  for j = 1, 4 do table.insert(out, m[j] or '') end
+  for j = 1, 4 do out[#out + 1] = m[j] or '' end
   return out
 end

@@ -46,27 +46,45 @@ impl Scripts {
         Scripts {
             // ARGV 8.. pairs of (user, new ticket id). A user already in line keeps their ticket.
             // Answers 5 fields a join (the view and created 1/0), then the rate.
+            //
+            // A new ticket goes to the back, so its position is the line's length just after it
+            // was added: in a flash crowd (no free slot, so no admission) that saves the three
+            // lookups of `view` per join. Only when a slot is free does the line move, and then
+            // every ticket is looked up after admission.
             join_many: s(r#"
                 maintain()
                 local joined, added = {}, false
+                -- The join counter and the line's length are read once and kept here.
+                local seq = tonumber(redis.call('HGET', KEYS[6], 'seq')) or 0
+                local length = redis.call('ZCARD', KEYS[1])
                 for i = 8, #ARGV, 2 do
                   local id = redis.call('HGET', KEYS[5], ARGV[i])
-                  local created = '0'
+                  local position = nil
                   if not id then
-                    id, created, added = ARGV[i + 1], '1', true
-                    local seq = redis.call('HINCRBY', KEYS[6], 'seq', 1)
-                    redis.call('ZADD', KEYS[1], seq, id)
+                    id, added = ARGV[i + 1], true
+                    seq, length = seq + 1, length + 1
+                    position = length
+                    redis.call('ZADD', KEYS[1], string.format('%d', seq), id)
                     redis.call('ZADD', KEYS[3], now, id)
                     redis.call('HSET', KEYS[4], id, ARGV[i])
                     redis.call('HSET', KEYS[5], ARGV[i], id)
                   end
-                  table.insert(joined, {id, created})
+                  joined[#joined + 1] = {id, position, ARGV[i]}
                 end
-                if added then maintain() end
+                if added then redis.call('HSET', KEYS[6], 'seq', string.format('%d', seq)) end
+                local moved = added and redis.call('ZCARD', KEYS[2]) < limit
+                if moved then maintain() end
                 local out = {}
                 for _, j in ipairs(joined) do
-                  for _, x in ipairs(view(j[1])) do table.insert(out, x) end
-                  table.insert(out, j[2])
+                  if j[2] and not moved then
+                    out[#out + 1] = j[1]
+                    out[#out + 1] = 'WAITING'
+                    out[#out + 1] = tostring(j[2])
+                    out[#out + 1] = j[3]
+                  else
+                    for _, x in ipairs(view(j[1])) do out[#out + 1] = x end
+                  end
+                  out[#out + 1] = j[2] and '1' or '0'
                 end
                 return with_rate(out)"#),
             // ARGV 8.. pairs of (ticket, heartbeat 1/0). Answers 4 fields a ticket, then the rate.
@@ -75,7 +93,7 @@ impl Scripts {
                 local out = {}
                 for i = 8, #ARGV, 2 do
                   if ARGV[i + 1] == '1' then redis.call('ZADD', KEYS[3], 'XX', now, ARGV[i]) end
-                  for _, x in ipairs(view(ARGV[i])) do table.insert(out, x) end
+                  for _, x in ipairs(view(ARGV[i])) do out[#out + 1] = x end
                 end
                 return with_rate(out)"#),
             // ARGV 8 ticket

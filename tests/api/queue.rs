@@ -115,6 +115,13 @@ async fn a_burst_of_joins_gets_one_ticket_per_fan_and_distinct_places() {
         .collect();
     places.sort_unstable();
     assert_eq!(places, (2..=31).collect::<Vec<u64>>());
+    // The place a join answers is the place the line keeps.
+    for j in &joins {
+        assert_eq!(
+            poll(&app, &j.str("token")).await.body["position"],
+            j.body["position"]
+        );
+    }
 }
 
 #[tokio::test]
