@@ -63,9 +63,11 @@ pub struct Shared {
     pub auth_cache: Arc<Cache<[u8; 32], Uuid>>,
     /// Concerts and schedules never change once created; only their static fields are cached.
     /// Values are `Arc`s: the join path checks a concert exists on every call and should not
-    /// copy its strings to do so.
-    concerts: Arc<Cache<Uuid, Arc<Concert>>>,
-    schedules: Arc<Cache<Uuid, Schedule>>,
+    /// copy its strings to do so. `None` remembers an id that names nothing: ids are random
+    /// UUIDs the service draws at creation, so one asked for before it exists never comes to
+    /// exist, and the cache's scan resistance keeps such one-off ids from evicting live ones.
+    concerts: Arc<Cache<Uuid, Option<Arc<Concert>>>>,
+    schedules: Arc<Cache<Uuid, Option<Schedule>>>,
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
@@ -79,21 +81,19 @@ impl Shared {
     pub async fn concert(&self, id: Uuid) -> Result<Arc<Concert>> {
         self.concerts
             .get_or_insert_async(&id, async {
-                let c = self.store.concert(id).await?;
-                Ok(Arc::new(c.ok_or(Error::ConcertNotFound)?))
+                Ok::<_, Error>(self.store.concert(id).await?.map(Arc::new))
             })
-            .await
+            .await?
+            .ok_or(Error::ConcertNotFound)
     }
 
     /// A schedule's fixed fields (window, seats, price, concert); not its live seat count.
     /// Concurrent misses share one read, as for concerts.
     pub async fn schedule(&self, id: Uuid) -> Result<Schedule> {
         self.schedules
-            .get_or_insert_async(&id, async {
-                let s = self.store.schedule(id, clock::now()).await?;
-                s.ok_or(Error::ScheduleNotFound)
-            })
-            .await
+            .get_or_insert_async(&id, self.store.schedule(id, clock::now()))
+            .await?
+            .ok_or(Error::ScheduleNotFound)
     }
 
     /// The live, ACTIVE ticket of `user` behind a gated call's `X-Queue-Token`; the caller then
