@@ -73,20 +73,21 @@ local function maintain()
   return changed
 end
 
--- {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner}
-local function view(id)
-  local owner = redis.call('HGET', KEYS[4], id)
+-- {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner ('' unless asked for)}
+-- A ticket is in exactly one of `waiting` and `active` while it lives, so a waiter (the common
+-- case in a crowd) costs one lookup; only a gate check needs the owner.
+local function view(id, with_owner)
   local status, n = 'GONE', '0'
-  if owner then
+  local rank = redis.call('ZRANK', KEYS[1], id)
+  if rank then
+    status, n = 'WAITING', tostring(rank + 1)
+  else
     local untl = redis.call('ZSCORE', KEYS[2], id)
-    if untl then
-      status, n = 'ACTIVE', untl
-    else
-      local rank = redis.call('ZRANK', KEYS[1], id)
-      if rank then status, n = 'WAITING', tostring(rank + 1) end
-    end
+    if untl then status, n = 'ACTIVE', untl end
   end
-  return {id, status, n, owner or ''}
+  local owner = ''
+  if with_owner and status ~= 'GONE' then owner = redis.call('HGET', KEYS[4], id) or '' end
+  return {id, status, n, owner}
 end
 
 -- Appends the admission-rate buckets (b, c, p, f; see rate.rs) to `out`.

@@ -82,18 +82,28 @@ impl Scripts {
                     out[#out + 1] = tostring(j[2])
                     out[#out + 1] = j[3]
                   else
-                    for _, x in ipairs(view(j[1])) do out[#out + 1] = x end
+                    for _, x in ipairs(view(j[1], true)) do out[#out + 1] = x end
                   end
                   out[#out + 1] = j[2] and '1' or '0'
                 end
                 return with_rate(out)"#),
-            // ARGV 8.. pairs of (ticket, heartbeat 1/0). Answers 4 fields a ticket, then the rate.
+            // ARGV 8.. pairs of (ticket, 1 for a poll / 0 for a gate check). A poll is the
+            // ticket's heartbeat, written at most once a second or a tenth of the idle timeout
+            // (a crowd refreshing its page polls far more often; the idle timeout is minutes,
+            // so a drop can come that much early at worst); a gate check needs the owner.
+            // Answers 4 fields a ticket, then the rate.
             view_many: s(r#"
                 maintain()
                 local out = {}
                 for i = 8, #ARGV, 2 do
-                  if ARGV[i + 1] == '1' then redis.call('ZADD', KEYS[3], 'XX', now, ARGV[i]) end
-                  for _, x in ipairs(view(ARGV[i])) do out[#out + 1] = x end
+                  local poll = ARGV[i + 1] == '1'
+                  if poll then
+                    local seen = redis.call('ZSCORE', KEYS[3], ARGV[i])
+                    if seen and tonumber(seen) <= now - math.min(1000, idle / 10) then
+                      redis.call('ZADD', KEYS[3], 'XX', now, ARGV[i])
+                    end
+                  end
+                  for _, x in ipairs(view(ARGV[i], not poll)) do out[#out + 1] = x end
                 end
                 return with_rate(out)"#),
             // ARGV 8 ticket
