@@ -52,6 +52,9 @@ impl Drop for InFlight<'_> {
 const TRUST_MS: Millis = 1000;
 /// Seats remembered at most; the oldest are forgotten first, which only costs a database read.
 const CAPACITY: usize = 100_000;
+/// Longest a click waits on another hold of its seat (one takes milliseconds): past this, with
+/// a database that hangs, it asks for itself rather than add the other's timeout to its own.
+const WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct TakenSeats {
     recent: Cache<Seat, Millis>,
@@ -89,7 +92,7 @@ impl TakenSeats {
             }
         };
         // Nothing is ever sent: this returns when the hold in flight is done and its guard gone.
-        let _ = done.changed().await;
+        let _ = tokio::time::timeout(WAIT_MAX, done.changed()).await;
         if self.is_taken(schedule, seat, clock::now()) {
             Turn::Taken
         } else {
@@ -180,5 +183,20 @@ mod tests {
         let (asks, ()) = tokio::join!(waiter, loser);
         assert!(asks);
         assert!(matches!(taken.turn(s, 5).await, Turn::Lead(_)));
+    }
+
+    #[tokio::test]
+    async fn a_click_stops_waiting_on_a_hold_that_hangs() {
+        let taken = TakenSeats::default();
+        let s = Uuid::now_v7();
+        let Turn::Lead(_hung) = taken.turn(s, 9).await else {
+            panic!("a free seat");
+        };
+        let started = std::time::Instant::now();
+        assert!(matches!(taken.turn(s, 9).await, Turn::Ask));
+        assert!(
+            started.elapsed() >= WAIT_MAX,
+            "it waited for the hold first"
+        );
     }
 }
