@@ -1,7 +1,5 @@
 //! Admin creation of concerts and schedules; the public list; the gated schedule list and seat map.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -171,9 +169,8 @@ pub async fn get_concert(
     State(state): State<AppState>,
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Concert>> {
-    Ok(JsonOut(Arc::unwrap_or_clone(
-        state.concert(concert_id).await?,
-    )))
+    // The cache keeps its `Arc`, so the answer is a copy.
+    Ok(JsonOut(Concert::clone(&*state.concert(concert_id).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/concerts/{concertId}/schedules", tag = "catalogue",

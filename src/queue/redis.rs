@@ -411,9 +411,10 @@ impl RedisQueue {
         Ok(standing.into_ticket(token, concert))
     }
 
-    async fn view(&self, token: &str, now: Millis, heartbeat: bool) -> Result<(Uuid, View)> {
+    /// A poll (`poll`: also the heartbeat, no owner) or a gate check (the owner, no heartbeat).
+    async fn view(&self, token: &str, now: Millis, poll: bool) -> Result<(Uuid, View)> {
         let (concert, id) = self.codec.decode(token)?;
-        let args = [format!("{id:032x}"), u8::from(heartbeat).to_string()];
+        let args = [format!("{id:032x}"), u8::from(poll).to_string()];
         let v = batched(&self.concert(concert).views, args, now).await?;
         if v.status == "GONE" {
             return Err(Error::QueueTokenExpired);

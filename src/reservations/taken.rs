@@ -29,7 +29,8 @@ pub enum Turn<'a> {
     /// same seat meanwhile wait for it rather than queue for the database.
     Lead(InFlight<'a>),
     /// The hold that was in flight did not take the seat (its fan hit the hold limit, or the
-    /// database failed): ask the database without waiting again.
+    /// database failed) or has not answered within `WAIT_MAX`: ask the database without waiting
+    /// again.
     Ask,
 }
 
