@@ -121,5 +121,9 @@ pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts.read_only(true))
         .await?;
-    Ok(SqlStore { read, write })
+    Ok(SqlStore {
+        read,
+        write,
+        hold_batches: None,
+    })
 }

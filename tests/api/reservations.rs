@@ -36,6 +36,63 @@ async fn a_hundred_racers_on_one_seat_make_one_winner() {
     assert_eq!(app.seat_status(u, t, &schedule, 7).await, "HELD");
 }
 
+/// On PostgreSQL, holds arriving together are made in one batch: each answer must still be its
+/// asker's. Every fan asks for two seats with a limit of one hold, so batches mix wins, limits
+/// and lost seats, and what each fan is told must be what the database holds for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_made_at_once_each_answer_their_own_asker() {
+    let app = spawn_with(|s| s.max_holds_per_user = 1).await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 30, 1000).await;
+    let mut fans = Vec::new();
+    for _ in 0..30 {
+        let user = app.user().await;
+        let token = app.admitted(&user, &concert).await;
+        fans.push((user, token));
+    }
+    // Fan i asks for seat i + 1 and for seat i + 2 (the last fan for seat 1): two askers a seat.
+    let asks: Vec<(usize, i64)> = (0..30)
+        .flat_map(|i| [(i, i as i64 + 1), (i, (i as i64 + 1) % 30 + 1)])
+        .collect();
+    let results = futures_util::future::join_all(
+        asks.iter()
+            .map(|&(i, seat)| app.hold(&fans[i].0, &fans[i].1, &schedule, seat)),
+    )
+    .await;
+    let mut won: Vec<Vec<i64>> = vec![Vec::new(); 30];
+    for (&(i, seat), r) in asks.iter().zip(&results) {
+        match (r.status, r.code()) {
+            (201, _) => {
+                assert_eq!(r.body["seatNumber"], seat, "an answer for another seat");
+                won[i].push(seat);
+            }
+            (409, "SEAT_UNAVAILABLE" | "HOLD_LIMIT_REACHED") => {}
+            other => panic!("hold answered {other:?}: {:?}", r.body),
+        }
+    }
+    assert!(won.iter().all(|w| w.len() <= 1), "over the limit: {won:?}");
+    let mut seats: Vec<i64> = won.iter().flatten().copied().collect();
+    seats.sort_unstable();
+    seats.dedup();
+    assert_eq!(
+        seats.len(),
+        won.iter().flatten().count(),
+        "a seat won twice"
+    );
+    assert!(!seats.is_empty());
+    // What each fan was told is what the database holds for them.
+    for (i, (user, _)) in fans.iter().enumerate() {
+        let list = app.get("reservations", Some(user), None).await;
+        let mine: Vec<i64> = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seatNumber"].as_i64().unwrap())
+            .collect();
+        assert_eq!(mine, won[i], "fan {i}");
+    }
+}
+
 #[tokio::test]
 async fn a_hold_lapses_exactly_at_held_until() {
     let app = spawn_with(|s| {

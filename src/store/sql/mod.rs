@@ -9,8 +9,9 @@
 //! rows, then wallet row. Every transaction takes a subset of these in that order.
 //!
 //! The one statement sequence that differs per backend is the seat hold (`hold_seat` in
-//! `sqlite.rs` and `postgres.rs`): the same steps, as a transaction on SQLite and as one call of
-//! a PL/pgSQL function on PostgreSQL, where it is the hot path and round trips dominate.
+//! `sqlite.rs` and `postgres/`): the same steps, as a transaction on SQLite and as PL/pgSQL on
+//! PostgreSQL, called for a batch of holds at once, where it is the hot path and round trips
+//! dominate.
 //!
 //! `held_until + 0` where a lookup is by key (seat, reservation, user): PostgreSQL caches a
 //! generic plan per connection, and one built while a table is nearly empty can pick the
@@ -32,10 +33,13 @@ pub(crate) use users::impl_user_store;
 pub(crate) use wallet::impl_wallet_store;
 
 /// A database behind two pools. SQLite: one writer connection (writes queue in the pool rather
-/// than failing with SQLITE_BUSY) and several readers. PostgreSQL: the same pool twice.
+/// than failing with SQLITE_BUSY) and several readers. PostgreSQL: the same pool twice, and
+/// seat holds gathered into batches on it (`store/postgres/holds.rs`).
 pub struct SqlStore<DB: sqlx::Database> {
     pub(crate) read: sqlx::Pool<DB>,
     pub(crate) write: sqlx::Pool<DB>,
+    /// PostgreSQL only; SQLite's one writer runs each hold as its own transaction.
+    pub(crate) hold_batches: Option<crate::store::postgres::holds::HoldBatches>,
 }
 
 impl<DB: sqlx::Database> SqlStore<DB> {

@@ -1,12 +1,15 @@
 //! The PostgreSQL backend for any number of instances: one pool, a statement timeout, and the
 //! same SQL as SQLite (see `store::sql`) with PostgreSQL's row locks deciding races.
 
+pub(crate) mod holds;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Postgres};
 
+use self::holds::{HoldBatches, Outcome};
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
 use crate::reservations::{HoldRequest, Reservation};
@@ -14,27 +17,17 @@ use crate::reservations::{HoldRequest, Reservation};
 super::sql::impl_all_stores!(Postgres);
 
 impl SqlStore<Postgres> {
-    /// The seat hold in one round trip: `encore_hold` (migrations/postgres/0002_hold_function.sql)
-    /// runs the same steps as the SQLite transaction, inside the statement's own transaction.
+    /// The seat hold: `encore_hold` (migrations/postgres/0006) runs the same steps as the SQLite
+    /// transaction, called with every other hold queued meanwhile in one transaction.
     pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
-        let outcome: String =
-            sqlx::query_scalar("SELECT encore_hold($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(r.id)
-                .bind(r.user_id)
-                .bind(r.concert_id)
-                .bind(r.schedule_id)
-                .bind(r.seat_number)
-                .bind(r.price)
-                .bind(r.now)
-                .bind(r.held_until)
-                .bind(i64::from(r.max_holds))
-                .fetch_one(&self.write)
-                .await?;
-        match outcome.as_str() {
-            "HELD" => Ok(super::sql::held(r)),
-            "HOLD_LIMIT_REACHED" => Err(Error::HoldLimitReached),
-            "SEAT_UNAVAILABLE" => Err(Error::SeatUnavailable),
-            other => Err(Error::internal(format!("encore_hold answered {other}"))),
+        let batches = self
+            .hold_batches
+            .as_ref()
+            .ok_or_else(|| Error::internal("PostgreSQL store without hold batches"))?;
+        match batches.hold(r).await? {
+            Outcome::Held => Ok(super::sql::held(r)),
+            Outcome::HoldLimitReached => Err(Error::HoldLimitReached),
+            Outcome::SeatUnavailable => Err(Error::SeatUnavailable),
         }
     }
 }
@@ -79,6 +72,7 @@ pub async fn connect(
         .map_err(|e| Error::internal(format!("PostgreSQL migrations: {e}")))?;
     Ok(SqlStore {
         read: pool.clone(),
+        hold_batches: Some(HoldBatches::start(pool.clone())),
         write: pool,
     })
 }

@@ -1,0 +1,167 @@
+//! Seat holds on PostgreSQL in batches: every hold that arrives while earlier batches are in
+//! flight goes into the next call of `encore_hold_many` (migrations/postgres/0007), one round
+//! trip and one commit for all of them.
+//!
+//! Why: on a small machine a hold's round trip, its commit and the wake-ups around them cost
+//! more than the hold itself. A lone hold is sent at once (a batch of one), so batching adds no
+//! wait when the service is quiet; under load at most `IN_FLIGHT` batches run at a time and the
+//! rest gather into the next ones. Each hold inside a batch is exactly `encore_hold`, so the
+//! answers are those of the same holds made one after another.
+
+use std::sync::Arc;
+
+use sqlx::{PgPool, Postgres};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::error::{Error, Result};
+use crate::reservations::HoldRequest;
+
+/// Batches in flight at once: enough to keep both cores of PostgreSQL busy while the next batch
+/// gathers; more would only make batches smaller.
+const IN_FLIGHT: usize = 4;
+/// Most holds in one call, so one batch never holds many row locks for long.
+const MAX_BATCH: usize = 64;
+
+/// How a hold ended, as `encore_hold` answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Held,
+    SeatUnavailable,
+    HoldLimitReached,
+}
+
+impl Outcome {
+    fn parse(s: &str) -> Result<Self> {
+        match s {
+            "HELD" => Ok(Outcome::Held),
+            "SEAT_UNAVAILABLE" => Ok(Outcome::SeatUnavailable),
+            "HOLD_LIMIT_REACHED" => Ok(Outcome::HoldLimitReached),
+            other => Err(Error::internal(format!("encore_hold answered {other}"))),
+        }
+    }
+}
+
+struct Pending {
+    req: HoldRequest,
+    reply: oneshot::Sender<Result<Outcome>>,
+}
+
+/// The queue of holds waiting for a batch; one per store.
+pub(crate) struct HoldBatches {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+impl HoldBatches {
+    /// Starts the task that forms batches; it ends when the store is dropped.
+    pub(crate) fn start(pool: PgPool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(form_batches(pool, rx));
+        HoldBatches { tx }
+    }
+
+    pub(crate) async fn hold(&self, req: &HoldRequest) -> Result<Outcome> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Pending {
+                req: req.clone(),
+                reply,
+            })
+            .map_err(|_| Error::DatabaseUnavailable("hold batches stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::DatabaseUnavailable("hold batch dropped".into()))?
+    }
+}
+
+/// Waits for a free batch slot, then takes everything queued meanwhile as one batch.
+async fn form_batches(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    while let Some(first) = rx.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            run(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Runs one batch and answers each hold. If the batch fails as a whole for a reason that is not
+/// the connection's (a deadlock with the sweeper, a statement timeout), each hold is retried on
+/// its own, so one hold's trouble is never another's answer.
+async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
+    // Seat order is the lock order that keeps concurrent batches free of deadlocks.
+    batch.sort_by_key(|p| (p.req.schedule_id, p.req.seat_number));
+    let reqs: Vec<&HoldRequest> = batch.iter().map(|p| &p.req).collect();
+    match call_many(pool, &reqs).await {
+        Ok(outcomes) => {
+            for (p, o) in batch.into_iter().zip(outcomes) {
+                let _ = p.reply.send(Ok(o));
+            }
+        }
+        Err(sqlx::Error::Database(e)) if reqs.len() > 1 => {
+            tracing::debug!(error = %e, holds = reqs.len(), "hold batch failed; holding one by one");
+            for p in batch {
+                let outcome = call_many(pool, &[&p.req]).await;
+                let _ = p.reply.send(outcome.map(|o| o[0]).map_err(Error::from));
+            }
+        }
+        Err(e) => {
+            // Every hold of the batch gets the same answer (usually 503 DATABASE_UNAVAILABLE).
+            let msg = e.to_string();
+            let unavailable = matches!(Error::from(e), Error::DatabaseUnavailable(_));
+            for p in batch {
+                let _ = p.reply.send(Err(if unavailable {
+                    Error::DatabaseUnavailable(msg.clone())
+                } else {
+                    Error::internal(msg.clone())
+                }));
+            }
+        }
+    }
+}
+
+/// One call of `encore_hold_many`: one outcome per request, in order.
+async fn call_many(
+    pool: &PgPool,
+    reqs: &[&HoldRequest],
+) -> std::result::Result<Vec<Outcome>, sqlx::Error> {
+    fn col<T>(reqs: &[&HoldRequest], f: impl Fn(&HoldRequest) -> T) -> Vec<T> {
+        reqs.iter().map(|r| f(r)).collect()
+    }
+    let max = reqs.first().map_or(0, |r| i64::from(r.max_holds));
+    let answers: Vec<String> = sqlx::query_scalar::<Postgres, Vec<String>>(
+        "SELECT encore_hold_many($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(col(reqs, |r| r.id))
+    .bind(col(reqs, |r| r.user_id))
+    .bind(col(reqs, |r| r.concert_id))
+    .bind(col(reqs, |r| r.schedule_id))
+    .bind(col(reqs, |r| r.seat_number))
+    .bind(col(reqs, |r| r.price.0))
+    .bind(col(reqs, |r| r.now))
+    .bind(col(reqs, |r| r.held_until))
+    .bind(max)
+    .fetch_one(pool)
+    .await?;
+    if answers.len() != reqs.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "encore_hold_many answered {} outcomes for {} holds",
+            answers.len(),
+            reqs.len()
+        )));
+    }
+    answers
+        .iter()
+        .map(|a| Outcome::parse(a).map_err(|e| sqlx::Error::Protocol(e.to_string())))
+        .collect()
+}
