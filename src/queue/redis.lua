@@ -73,21 +73,24 @@ local function maintain()
   return changed
 end
 
--- {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner ('' unless asked for)}
+-- Writes {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner ('' unless asked
+-- for)} into `out` after its first `n` fields and returns the new length. Filling one table in
+-- place, not a table per ticket, is most of a poll's cost in Lua.
 -- A ticket is in exactly one of `waiting` and `active` while it lives, so a waiter (the common
 -- case in a crowd) costs one lookup; only a gate check needs the owner.
-local function view(id, with_owner)
-  local status, n = 'GONE', '0'
+local function view(out, n, id, with_owner)
+  local status, v = 'GONE', '0'
   local rank = redis.call('ZRANK', KEYS[1], id)
   if rank then
-    status, n = 'WAITING', tostring(rank + 1)
+    status, v = 'WAITING', tostring(rank + 1)
   else
     local untl = redis.call('ZSCORE', KEYS[2], id)
-    if untl then status, n = 'ACTIVE', untl end
+    if untl then status, v = 'ACTIVE', untl end
   end
   local owner = ''
   if with_owner and status ~= 'GONE' then owner = redis.call('HGET', KEYS[4], id) or '' end
-  return {id, status, n, owner}
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4] = id, status, v, owner
+  return n + 4
 end
 
 -- Appends the admission-rate buckets (b, c, p, f; see rate.rs) to `out`.

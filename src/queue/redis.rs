@@ -74,17 +74,16 @@ impl Scripts {
                 if added then redis.call('HSET', KEYS[6], 'seq', string.format('%d', seq)) end
                 local moved = added and redis.call('ZCARD', KEYS[2]) < limit
                 if moved then maintain() end
-                local out = {}
+                local out, n = {}, 0
                 for _, j in ipairs(joined) do
                   if j[2] and not moved then
-                    out[#out + 1] = j[1]
-                    out[#out + 1] = 'WAITING'
-                    out[#out + 1] = tostring(j[2])
-                    out[#out + 1] = j[3]
+                    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = j[1], 'WAITING', tostring(j[2]), j[3]
+                    n = n + 4
                   else
-                    for _, x in ipairs(view(j[1], true)) do out[#out + 1] = x end
+                    n = view(out, n, j[1], true)
                   end
-                  out[#out + 1] = j[2] and '1' or '0'
+                  n = n + 1
+                  out[n] = j[2] and '1' or '0'
                 end
                 return with_rate(out)"#),
             // ARGV 8.. pairs of (ticket, 1 for a poll / 0 for a gate check). A poll is the
@@ -94,16 +93,17 @@ impl Scripts {
             // Answers 4 fields a ticket, then the rate.
             view_many: s(r#"
                 maintain()
-                local out = {}
+                local out, n = {}, 0
+                local beat = now - math.min(1000, idle / 10)
                 for i = 8, #ARGV, 2 do
-                  local poll = ARGV[i + 1] == '1'
+                  local id, poll = ARGV[i], ARGV[i + 1] == '1'
                   if poll then
-                    local seen = redis.call('ZSCORE', KEYS[3], ARGV[i])
-                    if seen and tonumber(seen) <= now - math.min(1000, idle / 10) then
-                      redis.call('ZADD', KEYS[3], 'XX', now, ARGV[i])
+                    local seen = redis.call('ZSCORE', KEYS[3], id)
+                    if seen and tonumber(seen) <= beat then
+                      redis.call('ZADD', KEYS[3], 'XX', now, id)
                     end
                   end
-                  for _, x in ipairs(view(ARGV[i], not poll)) do out[#out + 1] = x end
+                  n = view(out, n, id, not poll)
                 end
                 return with_rate(out)"#),
             // ARGV 8 ticket
