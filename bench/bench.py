@@ -294,11 +294,14 @@ def db_ceiling(db_url):
     return json.loads(line[-1])
 
 
-def racer(base, schedule, holders):
-    """The hot seat from `benches/hot_seat.rs`: a one-thread client on warm connections."""
+def racer(base, schedule, holders, warm="health"):
+    """The hot seat from `benches/hot_seat.rs`: a one-thread client on warm connections.
+
+    `warm="seats"`: each racer first reads the seat map, as a fan's page does before the click.
+    """
     out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "hot_seat"], cwd=ROOT, capture_output=True,
                          text=True, env=dict(os.environ, BENCH_BASE=base, BENCH_SCHEDULE=schedule,
-                                             BENCH_HOLDERS=str(holders)))
+                                             BENCH_HOLDERS=str(holders), BENCH_WARM=warm))
     line = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not line:
         raise RuntimeError(f"hot_seat failed: {out.stderr[-2000:]}")
@@ -401,14 +404,15 @@ def endpoints(mode_name, workdir, args):
         bfile.write_text("".join(f"{prefix}{i} not-a-token\n" for i in range(1000)))
         hot, hot_k6 = create_schedules(c, hold_concert, 2, 10, 1000)
         r["hot_floor"] = racer(srv.base, hold_concert, bfile)
-        r["hot_seat"] = racer(srv.base, hot, rfile)
+        r["hot_seat"] = racer(srv.base, hot, rfile, warm="seats")
         # The same race driven by k6 (one VU, one batch of 1,000 requests on warm connections),
         # next to its own floor: k6's cost per request is what sets most of that latency.
         m = k6("hot_seat.js", {"BASE": srv.base, "SCHEDULE": hold_concert, "HOLDERS": bfile},
                workdir / f"{mode_name}-hot-floor.json")
         r["hot_floor_k6"] = {"answered": metric(m, "hot_other"), "p50_ms": metric(m, "hot_click", "p(50)"),
                              "p99_ms": metric(m, "hot_click", "p(99)")}
-        m = k6("hot_seat.js", {"BASE": srv.base, "SCHEDULE": hot_k6, "HOLDERS": rfile}, workdir / f"{mode_name}-hot.json")
+        m = k6("hot_seat.js", {"BASE": srv.base, "SCHEDULE": hot_k6, "HOLDERS": rfile, "WARM": "seats"},
+               workdir / f"{mode_name}-hot.json")
         r["hot_seat_k6"] = {"won": metric(m, "hot_won"), "lost": metric(m, "hot_lost"), "5xx": metric(m, "hot_5xx"),
                             "other": metric(m, "hot_other"), "new_connections": metric(m, "hot_new_connections"),
                             "p50_ms": metric(m, "hot_click", "p(50)"), "p99_ms": metric(m, "hot_click", "p(99)")}

@@ -3,7 +3,7 @@
 //! map). Prints one JSON line: how many won (201), lost (409), failed (5xx) or got anything else,
 //! and the latency of the clicks.
 //!
-//! `BENCH_BASE=http://127.0.0.1:8080 BENCH_SCHEDULE=<id> BENCH_HOLDERS=<file of "apiKey
+//! `BENCH_BASE=http://127.0.0.1:8080 BENCH_SCHEDULE=<id> BENCH_WARM=seats BENCH_HOLDERS=<file of "apiKey
 //! queueToken" lines> cargo bench --bench hot_seat`
 //!
 //! Why not k6 alone: the load generator shares two cores with the server, and k6 (like any
@@ -25,6 +25,8 @@ struct Outcome {
     server_errors: u32,
     other: u32,
     latencies: Vec<Duration>,
+    /// How long the winning click took: the losers who arrived first wait about that long.
+    winner: Option<Duration>,
 }
 
 fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
@@ -53,7 +55,7 @@ fn main() {
     let mut sorted = outcome.latencies;
     sorted.sort();
     println!(
-        "{{\"won\": {}, \"lost\": {}, \"5xx\": {}, \"other\": {}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"max_ms\": {:.2}}}",
+        "{{\"won\": {}, \"lost\": {}, \"5xx\": {}, \"other\": {}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"max_ms\": {:.2}, \"winner_ms\": {:.2}}}",
         outcome.won,
         outcome.lost,
         outcome.server_errors,
@@ -61,6 +63,7 @@ fn main() {
         percentile_ms(&sorted, 0.50),
         percentile_ms(&sorted, 0.99),
         percentile_ms(&sorted, 1.0),
+        outcome.winner.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
     );
 }
 
@@ -76,6 +79,7 @@ async fn race(
         .trim_end_matches('/')
         .to_owned();
     let body = format!("{{\"scheduleId\":\"{schedule}\",\"seatNumber\":{seat}}}");
+    let seat_map = std::env::var("BENCH_WARM").as_deref() == Ok("seats");
     let (go, ready) = watch::channel(false);
     let (warmed, mut warmed_rx) = mpsc::unbounded_channel::<()>();
     let mut racers = Vec::with_capacity(holders.len());
@@ -86,7 +90,17 @@ async fn race(
              X-Queue-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        let warm = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        // The warm-up is what a fan's page did before the click: it read the seat map (which
+        // also brings the schedule into the server's cache). The floor's racers, whose tokens
+        // do not verify, warm up on `/health` instead.
+        let warm = if seat_map {
+            format!(
+                "GET /api/v1/schedules/{schedule}/seats HTTP/1.1\r\nHost: {addr}\r\n\
+                 Authorization: Bearer {key}\r\nX-Queue-Token: {token}\r\n\r\n"
+            )
+        } else {
+            format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+        };
         let (addr, mut ready, warmed) = (addr.clone(), ready.clone(), warmed.clone());
         racers.push(tokio::spawn(async move {
             let mut conn = TcpStream::connect(&addr).await.expect("connect");
@@ -116,7 +130,10 @@ async fn race(
         let (status, took) = racer.await.expect("racer");
         outcome.latencies.push(took);
         match status {
-            201 => outcome.won += 1,
+            201 => {
+                outcome.won += 1;
+                outcome.winner = Some(took);
+            }
             409 => outcome.lost += 1,
             500..=599 => outcome.server_errors += 1,
             _ => outcome.other += 1,

@@ -3,10 +3,11 @@
 //! trip and one commit for all of them.
 //!
 //! Why: on a small machine a hold's round trip, its commit and the wake-ups around them cost
-//! more than the hold itself. A lone hold is sent at once (a batch of one), so batching adds no
-//! wait when the service is quiet; under load at most `IN_FLIGHT` batches run at a time and the
-//! rest gather into the next ones. Each hold inside a batch is exactly `encore_hold`, so the
-//! answers are those of the same holds made one after another.
+//! more than the hold itself (measured: PostgreSQL 300 → 230 µs and encore 116 → 70 µs of CPU
+//! per hold). A lone hold is sent at once by its caller's own task, so batching adds no wait
+//! when the service is quiet; under load at most `IN_FLIGHT` batches run at a time and the rest
+//! gather into the next ones. Each hold inside a batch is exactly `encore_hold`, so the answers
+//! are those of the same holds made one after another.
 
 use std::sync::Arc;
 
@@ -48,18 +49,29 @@ struct Pending {
 
 /// The queue of holds waiting for a batch; one per store.
 pub(crate) struct HoldBatches {
+    pool: PgPool,
+    /// One permit per batch in flight.
+    slots: Arc<Semaphore>,
     tx: mpsc::UnboundedSender<Pending>,
 }
 
 impl HoldBatches {
     /// Starts the task that forms batches; it ends when the store is dropped.
     pub(crate) fn start(pool: PgPool) -> Self {
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(form_batches(pool, rx));
-        HoldBatches { tx }
+        tokio::spawn(form_batches(pool.clone(), slots.clone(), rx));
+        HoldBatches { pool, slots, tx }
     }
 
     pub(crate) async fn hold(&self, req: &HoldRequest) -> Result<Outcome> {
+        // A free slot means no batch is waiting for one: this hold is a batch of one, made by
+        // the caller itself. Handing it to the batch task would cost two task switches, and in a
+        // crowd on one seat every other click waits for this one (`reservations/taken.rs`).
+        if let Ok(_slot) = self.slots.try_acquire() {
+            let outcomes = call_many(&self.pool, &[req]).await?;
+            return Ok(outcomes[0]);
+        }
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Pending {
@@ -74,8 +86,11 @@ impl HoldBatches {
 }
 
 /// Waits for a free batch slot, then takes everything queued meanwhile as one batch.
-async fn form_batches(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+async fn form_batches(
+    pool: PgPool,
+    slots: Arc<Semaphore>,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+) {
     while let Some(first) = rx.recv().await {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;

@@ -32,8 +32,10 @@ impl SqlStore<Postgres> {
     }
 }
 
-/// A pooled connection idle longer than this is pinged before it is handed out.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+/// A pooled connection idle longer than this is pinged before it is handed out: pgbouncer's
+/// default (`server_check_delay`). Shorter, and the first calls after any lull pay a round trip
+/// each; the first click on a hot seat, which every other click waits for, is one of those.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
 pub async fn connect(
     url: &str,
