@@ -110,9 +110,11 @@ async fn form_batches(
     }
 }
 
-/// Runs one batch and answers each hold. If the batch fails as a whole for a reason that is not
-/// the connection's (a deadlock with the sweeper, a statement timeout), each hold is retried on
-/// its own, so one hold's trouble is never another's answer.
+/// Runs one batch and answers each hold. If the batch fails as a whole on a conflict (a deadlock
+/// with the sweeper, which locks lapsed seats in expiry order), each hold is retried on its own,
+/// so one hold's trouble is never another's answer. When the database itself is in trouble (gone,
+/// shutting down, a statement timeout), every hold of the batch gets that answer at once:
+/// retrying one by one would only multiply the wait.
 async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
     // Seat order is the lock order that keeps concurrent batches free of deadlocks.
     batch.sort_by_key(|p| (p.req.schedule_id, p.req.seat_number));
@@ -123,7 +125,7 @@ async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
                 let _ = p.reply.send(Ok(o));
             }
         }
-        Err(sqlx::Error::Database(e)) if reqs.len() > 1 => {
+        Err(e) if reqs.len() > 1 && conflict(&e) => {
             tracing::debug!(error = %e, holds = reqs.len(), "hold batch failed; holding one by one");
             for p in batch {
                 let outcome = call_many(pool, &[&p.req]).await;
@@ -142,6 +144,17 @@ async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
                 }));
             }
         }
+    }
+}
+
+/// An error of the batch's own making, not the database's or the connection's (SQLSTATE classes
+/// 08 connection, 53 resources, 57 operator intervention, which includes statement timeouts).
+fn conflict(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => !db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57")),
+        _ => false,
     }
 }
 
