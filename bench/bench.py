@@ -370,9 +370,9 @@ def endpoints(mode_name, workdir, args):
         log(f"{mode_name}: POST /reservations on free seats")
         schedules = create_schedules(c, hold_concert, 100, 2000, 1000)
         if mode.redis_url:
-            # 200,000 new seat rows: settle them now, or autovacuum's insert-triggered vacuum and
-            # analyze of `seats` may land inside the measurement (it did: 0.48× in one run
-            # against 0.59–0.73× in others). Not `reservations`: see seed_users.
+            # 200,000 new seat rows: settled like seed_users' bulk load, so neither a vacuum of
+            # them nor a timed checkpoint (and the full-page writes after it) lands inside the
+            # measurement. Not `reservations`: see seed_users.
             psql(mode.db_name, "VACUUM ANALYZE seats, schedules")
             psql(mode.db_name, "CHECKPOINT")
         sfile = workdir / f"{mode_name}-schedules.txt"
