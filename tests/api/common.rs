@@ -266,6 +266,17 @@ impl TestApp {
         r.str("token")
     }
 
+    /// `n` new fans, each admitted to `concert`, with their queue tokens.
+    pub async fn admitted_fans(&self, concert: &str, n: usize) -> Vec<(User, String)> {
+        let mut fans = Vec::with_capacity(n);
+        for _ in 0..n {
+            let user = self.user().await;
+            let token = self.admitted(&user, concert).await;
+            fans.push((user, token));
+        }
+        fans
+    }
+
     pub async fn charge(&self, user: &User, amount: i64) -> Resp {
         self.post(
             "wallet/charges",

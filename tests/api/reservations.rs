@@ -12,12 +12,7 @@ async fn a_hundred_racers_on_one_seat_make_one_winner() {
     let app = spawn().await;
     let concert = app.concert().await;
     let schedule = app.schedule(&concert, 10, 1000).await;
-    let mut racers = Vec::new();
-    for _ in 0..100 {
-        let user = app.user().await;
-        let token = app.admitted(&user, &concert).await;
-        racers.push((user, token));
-    }
+    let racers = app.admitted_fans(&concert, 100).await;
     let results =
         futures_util::future::join_all(racers.iter().map(|(u, t)| app.hold(u, t, &schedule, 7)))
             .await;
@@ -44,12 +39,7 @@ async fn holds_made_at_once_each_answer_their_own_asker() {
     let app = spawn_with(|s| s.max_holds_per_user = 1).await;
     let concert = app.concert().await;
     let schedule = app.schedule(&concert, 30, 1000).await;
-    let mut fans = Vec::new();
-    for _ in 0..30 {
-        let user = app.user().await;
-        let token = app.admitted(&user, &concert).await;
-        fans.push((user, token));
-    }
+    let fans = app.admitted_fans(&concert, 30).await;
     // Fan i asks for seat i + 1 and for seat i + 2 (the last fan for seat 1): two askers a seat.
     let asks: Vec<(usize, i64)> = (0..30)
         .flat_map(|i| [(i, i as i64 + 1), (i, (i as i64 + 1) % 30 + 1)])
