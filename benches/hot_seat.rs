@@ -41,6 +41,7 @@ fn main() {
     let env = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is required"));
     let (base, schedule) = (env("BENCH_BASE"), env("BENCH_SCHEDULE"));
     let seat: u32 = std::env::var("BENCH_SEAT").map_or(1, |s| s.parse().expect("BENCH_SEAT"));
+    let seat_map = std::env::var("BENCH_WARM").as_deref() == Ok("seats");
     let holders: Vec<(String, String)> = std::fs::read_to_string(env("BENCH_HOLDERS"))
         .expect("read BENCH_HOLDERS")
         .lines()
@@ -51,7 +52,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let outcome = runtime.block_on(race(base, schedule, seat, holders));
+    let outcome = runtime.block_on(race(base, schedule, seat, seat_map, holders));
     let mut sorted = outcome.latencies;
     sorted.sort();
     println!(
@@ -71,6 +72,7 @@ async fn race(
     base: String,
     schedule: String,
     seat: u32,
+    seat_map: bool,
     holders: Vec<(String, String)>,
 ) -> Outcome {
     let addr = base
@@ -79,7 +81,6 @@ async fn race(
         .trim_end_matches('/')
         .to_owned();
     let body = format!("{{\"scheduleId\":\"{schedule}\",\"seatNumber\":{seat}}}");
-    let seat_map = std::env::var("BENCH_WARM").as_deref() == Ok("seats");
     let (go, ready) = watch::channel(false);
     let (warmed, mut warmed_rx) = mpsc::unbounded_channel::<()>();
     let mut racers = Vec::with_capacity(holders.len());
