@@ -320,6 +320,22 @@ impl TestApp {
             .unwrap()
             .to_owned()
     }
+
+    /// One text value read straight from the app's database, for what the API does not show.
+    pub async fn db_text(&self, sql: &str) -> String {
+        use sqlx::Connection;
+        if backend() == "postgres" {
+            let mut c = sqlx::PgConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+        }
+    }
 }
 
 pub fn with(rb: RequestBuilder, user: Option<&User>, token: Option<&str>) -> RequestBuilder {

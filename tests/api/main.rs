@@ -6,6 +6,7 @@ mod catalogue;
 mod common;
 mod errors;
 mod payments;
+mod plans;
 mod proxy;
 mod queue;
 mod reservations;

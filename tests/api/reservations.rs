@@ -172,6 +172,15 @@ async fn the_sweeper_writes_expiry_down() {
     })
     .await;
     assert!(swept);
+    // Both rows say so: the seat is free again and the reservation expired.
+    let written = eventually(Duration::from_secs(5), || async {
+        app.db_text("SELECT state FROM seats WHERE number = 1")
+            .await
+            == "AVAILABLE"
+            && app.db_text("SELECT status FROM reservations").await == "EXPIRED"
+    })
+    .await;
+    assert!(written, "the sweeper left the seat or the reservation HELD");
 }
 
 #[tokio::test]

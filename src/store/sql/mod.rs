@@ -13,15 +13,16 @@
 //! PostgreSQL, called for a batch of holds at once, where it is the hot path and round trips
 //! dominate.
 //!
-//! `held_until + 0` where a lookup is by key (seat, reservation, user): PostgreSQL caches a
-//! generic plan per connection, and one built while a table is nearly empty can pick the
-//! `held_until` partial index instead, then walk every live hold on each call. The `+ 0` takes
-//! that index out of the running; the range scans of the sweeper keep using it. For the same
-//! reason the payment's and the cancel's seat `UPDATE`s do not say `state = 'HELD'`: that would
-//! make the `seats_held` partial index a candidate, and after an `ANALYZE` taken while few seats
-//! were held, the cached plan walked every held seat per payment (measured: 40,100 entries, 200
-//! payments/s instead of 1,300). `held_until + 0 > now` already implies HELD, by the seats
-//! table's `CHECK ((state = 'HELD') = (held_until IS NOT NULL))`.
+//! `held_until + 0` where a lookup is by key (reservation, user): PostgreSQL caches a generic
+//! plan per connection, and one built while a table is nearly empty can pick the
+//! `reservations_held` partial index instead, then walk every live hold on each call. The `+ 0`
+//! takes that index out of the running; the sweeper's range scan keeps using it.
+//!
+//! Seats have no index on what holds, payments and sweeps change (`state`, `held_until`,
+//! `reservation_id`), so PostgreSQL rewrites a seat within its page, with no index writes. Keep
+//! it so: an index on any of those columns would make every seat update write every index of
+//! the table. The sweeper finds lapsed seats through their reservations instead (a seat is HELD
+//! exactly while its live reservation is, with the same `held_until`).
 
 pub(crate) mod catalogue;
 mod payments;

@@ -35,7 +35,7 @@ macro_rules! impl_payment_store {
                     });
                 }
                 let confirmed = sqlx::query(
-                    "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 WHERE id = $1 AND status = 'HELD'",
+                    "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 WHERE id = $1 AND status || '' = 'HELD'",
                 )
                 .bind(r.id)
                 .bind(now)

@@ -68,7 +68,7 @@ macro_rules! impl_reservation_store {
                     return Err(Error::ReservationNotHeld);
                 }
                 let sql = format!(
-                    "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status = 'HELD' RETURNING {}",
+                    "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD' RETURNING {}",
                     $crate::store::sql::RESERVATION_COLS
                 );
                 let cancelled = sqlx::query_as(&sql)
@@ -87,13 +87,17 @@ macro_rules! impl_reservation_store {
                 let mut tx = self.write.begin().await?;
                 sqlx::query(
                     "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
-                      WHERE state = 'HELD' AND held_until <= $1",
+                      WHERE (schedule_id, number) IN
+                            (SELECT schedule_id, seat_number FROM reservations
+                              WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1)
+                        AND state = 'HELD' AND held_until <= $1",
                 )
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
                 let expired = sqlx::query(
-                    "UPDATE reservations SET status = 'EXPIRED' WHERE status = 'HELD' AND held_until <= $1",
+                    "UPDATE reservations SET status = 'EXPIRED'
+                      WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1",
                 )
                 .bind(now)
                 .execute(&mut *tx)

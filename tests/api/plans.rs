@@ -1,0 +1,79 @@
+//! PostgreSQL only: a hold's statements keep to their per-key indexes whatever the table
+//! statistics say (see migration 0009).
+
+use sqlx::Connection;
+use uuid::Uuid;
+
+use crate::common::*;
+
+/// After an ANALYZE taken while no hold was live (autovacuum does this at a quiet moment), a
+/// partial index `WHERE status = 'HELD'` looks empty to the planner. A hold must still read only
+/// the rows of its own seat and fan, not walk every live hold through such an index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_reads_no_other_holds_after_an_analyze_taken_with_none_live() {
+    if !scaled_backend("a_hold_reads_no_other_holds_after_an_analyze_taken_with_none_live") {
+        return;
+    }
+    let app = spawn().await;
+    let concert: Uuid = app.concert().await.parse().unwrap();
+    let schedule: Uuid = app
+        .schedule(&concert.to_string(), 60, 1000)
+        .await
+        .parse()
+        .unwrap();
+    let fan = Uuid::now_v7();
+    let mut db = sqlx::PgConnection::connect(&app.db.database_url)
+        .await
+        .unwrap();
+    // A sale's worth of reservations, none of them live any more, then what autovacuum does.
+    // (On a table of a few pages a sequential scan is cheapest, and no index is at stake.)
+    sqlx::query(
+        "INSERT INTO reservations
+             (id, user_id, concert_id, schedule_id, seat_number, price, status, held_until, created_at)
+         SELECT gen_random_uuid(), gen_random_uuid(), $1, $2, g % 60 + 1, 1000, 'EXPIRED', 2000, 1000
+           FROM generate_series(1, 20000) AS g",
+    )
+    .bind(concert)
+    .bind(schedule)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    sqlx::query("VACUUM ANALYZE reservations")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let hold = "SELECT encore_hold($1, $2, $3, $4, $5, 1000, $6, $7, 1000)";
+
+    // Forty live holds in one transaction, on the generic plans a pooled connection ends up with.
+    let now = encore::clock::now();
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for seat in 1..=40_i64 {
+        let outcome: String = sqlx::query_scalar(hold)
+            .bind(Uuid::now_v7())
+            .bind(fan)
+            .bind(concert)
+            .bind(schedule)
+            .bind(seat)
+            .bind(now)
+            .bind(now + 600_000)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(outcome, "HELD", "seat {seat}");
+    }
+    let walked: i64 = sqlx::query_scalar(
+        "SELECT pg_stat_get_xact_tuples_returned('reservations_held'::regclass)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        walked, 0,
+        "holds read other holds through the sweeper's index ({walked} entries for 40 holds)"
+    );
+}
