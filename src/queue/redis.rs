@@ -65,7 +65,7 @@ impl Scripts {
                     seq, length = seq + 1, length + 1
                     position = length
                     redis.call('ZADD', KEYS[1], string.format('%d', seq), id)
-                    redis.call('ZADD', KEYS[3], now, id)
+                    redis.call('ZADD', KEYS[3], ARGV[1], id)
                     redis.call('HSET', KEYS[4], id, ARGV[i])
                     redis.call('HSET', KEYS[5], ARGV[i], id)
                   end
@@ -77,7 +77,7 @@ impl Scripts {
                 local out, n = {}, 0
                 for _, j in ipairs(joined) do
                   if j[2] and not moved then
-                    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = j[1], 'WAITING', tostring(j[2]), j[3]
+                    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = j[1], 'WAITING', j[2], j[3]
                     n = n + 4
                   else
                     n = view(out, n, j[1], true)
@@ -100,7 +100,7 @@ impl Scripts {
                   if poll then
                     local seen = redis.call('ZSCORE', KEYS[3], id)
                     if seen and tonumber(seen) <= beat then
-                      redis.call('ZADD', KEYS[3], 'XX', now, id)
+                      redis.call('ZADD', KEYS[3], 'XX', ARGV[1], id)
                     end
                   end
                   n = view(out, n, id, not poll)
