@@ -18,6 +18,13 @@
 //! `reservations_held` partial index instead, then walk every live hold on each call. The `+ 0`
 //! takes that index out of the running; the sweeper's range scan keeps using it.
 //!
+//! The same trap has a second door: a statement that says `status = 'HELD'` implies the
+//! predicate of every partial index `WHERE status = 'HELD'`, so a *full* scan of such an index is
+//! a candidate, and after an `ANALYZE` taken while no hold was live it looks free. So a statement
+//! may match a partial index only through conditions on its columns: statements that go by id
+//! (payment, cancel) say `status || '' = 'HELD'`, and the sweeper's index carries a conjunct only
+//! the sweeper states (`held_until > 0`). `migrations/postgres/0009` has the measurements.
+//!
 //! Seats have no index on what holds, payments and sweeps change (`state`, `held_until`,
 //! `reservation_id`), so PostgreSQL rewrites a seat within its page, with no index writes. Keep
 //! it so: an index on any of those columns would make every seat update write every index of
