@@ -14,7 +14,7 @@ macro_rules! impl_payment_store {
                 let sold = sqlx::query(
                     "UPDATE seats SET state = 'SOLD', held_until = NULL
                       WHERE schedule_id = $1 AND number = $2 AND reservation_id = $3
-                        AND held_until + 0 > $4",
+                        AND state = 'HELD' AND held_until > $4",
                 )
                 .bind(r.schedule_id)
                 .bind(r.seat_number)

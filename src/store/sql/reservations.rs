@@ -55,7 +55,7 @@ macro_rules! impl_reservation_store {
                 let freed = sqlx::query(
                     "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
                       WHERE schedule_id = $1 AND number = $2 AND reservation_id = $3
-                        AND held_until + 0 > $4",
+                        AND state = 'HELD' AND held_until > $4",
                 )
                 .bind(r.schedule_id)
                 .bind(r.seat_number)
