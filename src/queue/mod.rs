@@ -3,6 +3,7 @@
 //! `Queue` is the backend contract; `embedded` keeps the line in this process, `redis` in Redis
 //! for several instances. Both compute a ticket's position in O(log n).
 
+pub mod beats;
 pub mod embedded;
 pub mod events;
 pub mod fenwick;

@@ -11,9 +11,9 @@
 -- ARGV: 1 now (ms), 2 active limit, 3 active TTL (ms), 4 idle timeout (ms),
 --       5 work budget per phase, 6 pub/sub channel, 7 concert id, then the script's own.
 
--- Hot paths hand `now` to redis.call as ARGV[1], the string it came as, and return positions as
--- numbers (integer replies): a Lua number passed to redis.call or to tostring goes through
--- printf's float formatting, which was about 5% of Redis's CPU in a join profile.
+-- Hot paths hand `now` to redis.call as ARGV[1], the string it came as, and return numbers as
+-- integer replies: a Lua number passed to redis.call or to tostring goes through printf's float
+-- formatting, which was about 5% of Redis's CPU in a join profile.
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
@@ -76,24 +76,17 @@ local function maintain()
   return changed
 end
 
--- Writes {ticket, status (ACTIVE|WAITING|GONE), activeUntil or position, owner ('' unless asked
--- for)} into `out` after its first `n` fields and returns the new length. Filling one table in
--- place, not a table per ticket, is most of a poll's cost in Lua.
+-- A ticket's standing as one integer: its position (> 0) while WAITING, minus its activeUntil
+-- (< 0) while ACTIVE, 0 once it is gone. One integer reply, not a ticket id and a status as
+-- text: the caller knows which ticket it asked about, and reads the answer without parsing.
 -- A ticket is in exactly one of `waiting` and `active` while it lives, so a waiter (the common
--- case in a crowd) costs one lookup; only a gate check needs the owner.
-local function view(out, n, id, with_owner)
-  local status, v = 'GONE', '0'
+-- case in a crowd) costs one lookup.
+local function code_of(id)
   local rank = redis.call('ZRANK', KEYS[1], id)
-  if rank then
-    status, v = 'WAITING', rank + 1
-  else
-    local untl = redis.call('ZSCORE', KEYS[2], id)
-    if untl then status, v = 'ACTIVE', untl end
-  end
-  local owner = ''
-  if with_owner and status ~= 'GONE' then owner = redis.call('HGET', KEYS[4], id) or '' end
-  out[n + 1], out[n + 2], out[n + 3], out[n + 4] = id, status, v, owner
-  return n + 4
+  if rank then return rank + 1 end
+  local untl = redis.call('ZSCORE', KEYS[2], id)
+  if untl then return -tonumber(untl) end
+  return 0
 end
 
 -- Appends the admission-rate buckets (b, c, p, f; see rate.rs) to `out`.

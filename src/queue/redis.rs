@@ -14,10 +14,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, Script, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use super::beats::Beats;
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
 use super::token::{TicketId, TokenCodec};
@@ -45,12 +46,13 @@ impl Scripts {
         let s = |body: &str| Script::new(&format!("{PRELUDE}\n{body}"));
         Scripts {
             // ARGV 8.. pairs of (user, new ticket id). A user already in line keeps their ticket.
-            // Answers 5 fields a join (the view and created 1/0), then the rate.
+            // Answers 2 fields a join: the standing (`code_of`) and the ticket id of a user who
+            // was in line already ('' when the caller's new ticket was added), then the rate.
             //
             // A new ticket goes to the back, so its position is the line's length just after it
-            // was added: in a flash crowd (no free slot, so no admission) that saves the three
-            // lookups of `view` per join. Only when a slot is free does the line move, and then
-            // every ticket is looked up after admission.
+            // was added: in a flash crowd (no free slot, so no admission) that saves the
+            // lookups of `code_of` per join. Only when a slot is free does the line move, and
+            // then every ticket is looked up after admission.
             join_many: s(r#"
                 maintain()
                 local joined, added = {}, false
@@ -69,41 +71,36 @@ impl Scripts {
                     redis.call('HSET', KEYS[4], id, ARGV[i])
                     redis.call('HSET', KEYS[5], ARGV[i], id)
                   end
-                  joined[#joined + 1] = {id, position, ARGV[i]}
+                  joined[#joined + 1] = {id, position}
                 end
                 if added then redis.call('HSET', KEYS[6], 'seq', string.format('%d', seq)) end
                 local moved = added and redis.call('ZCARD', KEYS[2]) < limit
                 if moved then maintain() end
                 local out, n = {}, 0
                 for _, j in ipairs(joined) do
-                  if j[2] and not moved then
-                    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = j[1], 'WAITING', j[2], j[3]
-                    n = n + 4
-                  else
-                    n = view(out, n, j[1], true)
-                  end
-                  n = n + 1
-                  out[n] = j[2] and '1' or '0'
+                  local code = j[2]
+                  if not code or moved then code = code_of(j[1]) end
+                  out[n + 1], out[n + 2] = code, j[2] and '' or j[1]
+                  n = n + 2
                 end
                 return with_rate(out)"#),
-            // ARGV 8.. pairs of (ticket, 1 for a poll / 0 for a gate check). A poll is the
-            // ticket's heartbeat, written at most once a second or a tenth of the idle timeout
-            // (a crowd refreshing its page polls far more often; the idle timeout is minutes,
-            // so a drop can come that much early at worst); a gate check needs the owner.
-            // Answers 4 fields a ticket, then the rate.
+            // ARGV 8.. pairs of (ticket, kind): 'b' a poll that is also the ticket's heartbeat,
+            // 'p' a poll whose heartbeat this instance sent lately (see `beats.rs`), 'g' a gate
+            // check, which needs the owner and is no heartbeat. Only a waiter has a heartbeat:
+            // `seen` holds exactly the WAITING tickets.
+            // Answers 2 fields a ticket, the standing (`code_of`) and the owner ('' unless a
+            // gate check asked for it), then the rate.
             view_many: s(r#"
                 maintain()
                 local out, n = {}, 0
-                local beat = now - math.min(1000, idle / 10)
                 for i = 8, #ARGV, 2 do
-                  local id, poll = ARGV[i], ARGV[i + 1] == '1'
-                  if poll then
-                    local seen = redis.call('ZSCORE', KEYS[3], id)
-                    if seen and tonumber(seen) <= beat then
-                      redis.call('ZADD', KEYS[3], 'XX', ARGV[1], id)
-                    end
-                  end
-                  n = view(out, n, id, not poll)
+                  local id, kind = ARGV[i], ARGV[i + 1]
+                  local code = code_of(id)
+                  if kind == 'b' and code > 0 then redis.call('ZADD', KEYS[3], 'XX', ARGV[1], id) end
+                  local owner = ''
+                  if kind == 'g' and code ~= 0 then owner = redis.call('HGET', KEYS[4], id) or '' end
+                  out[n + 1], out[n + 2] = code, owner
+                  n = n + 2
                 end
                 return with_rate(out)"#),
             // ARGV 8 ticket
@@ -137,12 +134,13 @@ struct KeyNames {
 }
 
 /// What this instance keeps per concert: key names built once, whether the concert is in the
-/// registry yet, and the batchers that answer its polls and joins.
+/// registry yet, the batchers that answer its polls and joins, and the heartbeats it sent.
 struct ConcertState {
     names: Arc<KeyNames>,
     registered: AtomicBool,
-    views: mpsc::Sender<Pending<View>>,
-    joins: mpsc::Sender<Pending<(View, bool)>>,
+    views: mpsc::Sender<Pending>,
+    joins: mpsc::Sender<Pending>,
+    beats: Beats,
 }
 
 /// What every call needs; cheap to clone into a batcher task.
@@ -184,21 +182,42 @@ impl Ctx {
     }
 }
 
-/// A ticket as a script sees it: see `view` in `redis.lua`.
-struct View {
-    id: TicketId,
-    status: &'static str,
-    n: i64,
-    owner: Option<Uuid>,
+/// One call's part of a batched answer: the ticket's standing as `code_of` in `redis.lua` gives
+/// it, the call's text field (a gate check's owner, a re-join's ticket id, otherwise empty), and
+/// the concert's admission rate.
+struct Answer {
+    code: i64,
+    text: String,
     rate: AdmissionRate,
 }
 
-fn num(field: &str) -> Option<i64> {
-    field.parse::<f64>().ok().map(|f| f as i64)
+impl Answer {
+    /// WAITING at a position, ACTIVE until a time, or gone (`QUEUE_TOKEN_EXPIRED`).
+    fn standing(&self, now: Millis) -> Result<Standing> {
+        match self.code {
+            0 => Err(Error::QueueTokenExpired),
+            n if n > 0 => Ok(Standing::Waiting {
+                position: n as u64,
+                eta: self.rate.estimate(n as u64, now),
+            }),
+            n => Ok(Standing::Active { until: -n }),
+        }
+    }
 }
 
-fn parse_rate(f: &[String]) -> AdmissionRate {
-    let at = |i: usize| f.get(i).and_then(|v| num(v));
+fn text(v: &Value) -> &str {
+    match v {
+        Value::BulkString(b) => std::str::from_utf8(b).unwrap_or(""),
+        _ => "",
+    }
+}
+
+fn parse_rate(f: &[Value]) -> AdmissionRate {
+    let at = |i: usize| {
+        f.get(i)
+            .and_then(|v| text(v).parse::<f64>().ok())
+            .map(|n| n as i64)
+    };
     AdmissionRate {
         bucket_start: at(0).unwrap_or(0),
         current: at(1).unwrap_or(0) as u64,
@@ -207,37 +226,27 @@ fn parse_rate(f: &[String]) -> AdmissionRate {
     }
 }
 
-impl View {
-    /// Four fields (ticket, status, number, owner) and the concert's admission rate.
-    fn parse(row: &[String], rate: AdmissionRate) -> Result<View> {
-        let field = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
-        let id = TicketId::from_str_radix(field(0), 16)
-            .map_err(|_| Error::internal("bad ticket id from Redis"))?;
-        let status = match field(1) {
-            "ACTIVE" => "ACTIVE",
-            "WAITING" => "WAITING",
-            _ => "GONE",
-        };
-        Ok(View {
-            id,
-            status,
-            n: num(field(2)).unwrap_or(0),
-            owner: Uuid::parse_str(field(3)).ok(),
-            rate,
-        })
-    }
+/// The two fields of one call out of a batched answer.
+fn answer(code: Value, field: Value, rate: AdmissionRate) -> Result<Answer> {
+    let Value::Int(code) = code else {
+        return Err(Error::internal("bad standing from Redis"));
+    };
+    let text = match field {
+        Value::BulkString(b) => {
+            String::from_utf8(b).map_err(|_| Error::internal("bad text from Redis"))?
+        }
+        _ => String::new(),
+    };
+    Ok(Answer { code, text, rate })
 }
 
 /// A call waiting for its concert's batcher: its two script arguments, and where its part of
 /// the answer goes.
-struct Pending<T> {
+struct Pending {
     args: [String; 2],
     now: Millis,
-    reply: oneshot::Sender<Result<T>>,
+    reply: oneshot::Sender<Result<Answer>>,
 }
-
-/// Reads one call's fields out of a batched answer, given the concert's admission rate.
-type Parse<T> = fn(&[String], AdmissionRate) -> Result<T>;
 
 /// Most calls one script call answers.
 const MAX_BATCH: usize = 256;
@@ -245,15 +254,8 @@ const MAX_BATCH: usize = 256;
 /// Answers a concert's calls of one kind (polls and gate checks, or joins) in batches: every
 /// call that queued while the previous script call was in flight goes into the next one. Alone,
 /// a call is sent at once; in a flash crowd, one round trip to Redis answers hundreds. The
-/// script answers `fields` strings per call, then the admission rate.
-async fn batcher<T>(
-    ctx: Ctx,
-    script: Script,
-    names: Arc<KeyNames>,
-    fields: usize,
-    parse: Parse<T>,
-    mut rx: mpsc::Receiver<Pending<T>>,
-) {
+/// script answers two fields per call, then the admission rate.
+async fn batcher(ctx: Ctx, script: Script, names: Arc<KeyNames>, mut rx: mpsc::Receiver<Pending>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -267,13 +269,16 @@ async fn batcher<T>(
         for r in &mut batch {
             extra.extend(std::mem::take(&mut r.args));
         }
-        match ctx.run::<Vec<String>>(&script, &names, now, &extra).await {
-            Ok(rows) if rows.len() == batch.len() * fields + 4 => {
-                let rate = parse_rate(&rows[batch.len() * fields..]);
-                for (i, r) in batch.into_iter().enumerate() {
-                    let _ = r
-                        .reply
-                        .send(parse(&rows[i * fields..(i + 1) * fields], rate));
+        match ctx.run::<Vec<Value>>(&script, &names, now, &extra).await {
+            Ok(mut rows) if rows.len() == batch.len() * 2 + 4 => {
+                let rate = parse_rate(&rows[batch.len() * 2..]);
+                rows.truncate(batch.len() * 2);
+                let mut fields = rows.into_iter();
+                for r in batch {
+                    let (Some(code), Some(field)) = (fields.next(), fields.next()) else {
+                        break; // the length was checked above
+                    };
+                    let _ = r.reply.send(answer(code, field, rate));
                 }
             }
             Ok(_) => {
@@ -355,8 +360,6 @@ impl RedisQueue {
                     self.ctx.clone(),
                     self.scripts.view_many.clone(),
                     names.clone(),
-                    4,
-                    View::parse,
                     rx,
                 ));
                 let (joins, rx) = mpsc::channel(4 * MAX_BATCH);
@@ -364,8 +367,6 @@ impl RedisQueue {
                     self.ctx.clone(),
                     self.scripts.join_many.clone(),
                     names.clone(),
-                    5,
-                    |row, rate| Ok((View::parse(row, rate)?, row[4] == "1")),
                     rx,
                 ));
                 Arc::new(ConcertState {
@@ -373,6 +374,7 @@ impl RedisQueue {
                     registered: AtomicBool::new(false),
                     views,
                     joins,
+                    beats: Beats::new(self.ctx.config.idle_timeout),
                 })
             })
             .clone()
@@ -394,38 +396,23 @@ impl RedisQueue {
             .await
     }
 
-    /// The answer for a ticket; `token` is the one the caller presented, or None to sign it.
-    fn ticket(&self, concert: Uuid, v: &View, now: Millis, token: Option<&str>) -> Result<Ticket> {
-        let standing = match v.status {
-            "ACTIVE" => Standing::Active { until: v.n },
-            "WAITING" => {
-                let position = v.n as u64;
-                Standing::Waiting {
-                    position,
-                    eta: v.rate.estimate(position, now),
-                }
-            }
-            _ => return Err(Error::QueueTokenExpired),
-        };
-        let token = token.map_or_else(|| self.codec.encode(concert, v.id), str::to_owned);
-        Ok(standing.into_ticket(token, concert))
-    }
-
-    /// A poll (`poll`: also the heartbeat, no owner) or a gate check (the owner, no heartbeat).
-    async fn view(&self, token: &str, now: Millis, poll: bool) -> Result<(Uuid, View)> {
+    /// A poll (`kind` 'b' or 'p', see `view_many`) or a gate check ('g') of a token's ticket.
+    async fn view(&self, token: &str, now: Millis, gate: bool) -> Result<(Uuid, Answer)> {
         let (concert, id) = self.codec.decode(token)?;
-        let args = [format!("{id:032x}"), u8::from(poll).to_string()];
-        let v = batched(&self.concert(concert).views, args, now).await?;
-        if v.status == "GONE" {
-            return Err(Error::QueueTokenExpired);
-        }
-        Ok((concert, v))
+        let state = self.concert(concert);
+        let kind = match gate {
+            true => "g",
+            false if state.beats.due(id, now) => "b",
+            false => "p",
+        };
+        let a = batched(&state.views, [format!("{id:032x}"), kind.to_owned()], now).await?;
+        Ok((concert, a))
     }
 }
 
 /// Queues one call for a concert's batcher and waits for its answer. One deadline covers the
 /// wait in the queue and the answer: a Redis outage answers 503 quickly instead of piling calls up.
-async fn batched<T>(tx: &mpsc::Sender<Pending<T>>, args: [String; 2], now: Millis) -> Result<T> {
+async fn batched(tx: &mpsc::Sender<Pending>, args: [String; 2], now: Millis) -> Result<Answer> {
     let (reply, answer) = oneshot::channel();
     tokio::time::timeout(TIMEOUT * 2, async move {
         tx.send(Pending { args, now, reply })
@@ -467,7 +454,16 @@ impl Queue for RedisQueue {
         let id = TokenCodec::new_id();
         let state = self.concert(concert_id);
         let args = [user_id.to_string(), format!("{id:032x}")];
-        let (v, created) = batched(&state.joins, args, now).await?;
+        let a = batched(&state.joins, args, now).await?;
+        // A user already in line gets their ticket back; otherwise the new one went in.
+        let (id, created) = match a.text.as_str() {
+            "" => (id, true),
+            old => (
+                TicketId::from_str_radix(old, 16)
+                    .map_err(|_| Error::internal("bad ticket id from Redis"))?,
+                false,
+            ),
+        };
         // The registry lets every instance's tick find the line; once per concert is enough.
         if !state.registered.load(Ordering::Relaxed) {
             let mut conn = self.ctx.conn.clone();
@@ -475,22 +471,26 @@ impl Queue for RedisQueue {
                 conn.sadd(self.registry(), concert_id.to_string()).await;
             state.registered.store(added.is_ok(), Ordering::Relaxed);
         }
-        Ok((self.ticket(concert_id, &v, now, None)?, created))
+        let standing = a.standing(now)?;
+        let token = self.codec.encode(concert_id, id);
+        Ok((standing.into_ticket(token, concert_id), created))
     }
 
     async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
-        let (concert, v) = self.view(token, now, true).await?;
-        self.ticket(concert, &v, now, Some(token))
+        let (concert, a) = self.view(token, now, false).await?;
+        Ok(a.standing(now)?.into_ticket(token.to_owned(), concert))
     }
 
     async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {
-        let (concert, v) = self.view(token, now, false).await?;
+        let (concert, a) = self.view(token, now, true).await?;
+        if a.code == 0 {
+            return Err(Error::QueueTokenExpired);
+        }
         Ok(GateTicket {
-            user_id: v
-                .owner
-                .ok_or_else(|| Error::internal("ticket without owner in Redis"))?,
+            user_id: Uuid::parse_str(&a.text)
+                .map_err(|_| Error::internal("ticket without owner in Redis"))?,
             concert_id: concert,
-            active: v.status == "ACTIVE",
+            active: a.code < 0,
         })
     }
 
