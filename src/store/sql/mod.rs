@@ -31,6 +31,15 @@
 //! the table. The sweeper finds lapsed seats through their reservations instead (a seat is HELD
 //! exactly while its live reservation is, with the same `held_until`).
 
+/// Confirms a reservation by id if it is still a live hold (the payment). `status || ''` keeps
+/// it off every partial index `WHERE status = 'HELD'`; `tests/api/plans.rs` checks both of these
+/// statements on generic plans after an `ANALYZE` taken with no hold live.
+pub const CONFIRM_HOLD: &str = "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 \
+     WHERE id = $1 AND status || '' = 'HELD'";
+/// Cancels a reservation by id if it is still a live hold; the cancel adds `RETURNING`.
+pub const CANCEL_HOLD: &str =
+    "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD'";
+
 pub(crate) mod catalogue;
 mod payments;
 mod reservations;

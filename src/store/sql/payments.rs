@@ -34,9 +34,7 @@ macro_rules! impl_payment_store {
                         _ => Error::HoldExpired,
                     });
                 }
-                let confirmed = sqlx::query(
-                    "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 WHERE id = $1 AND status || '' = 'HELD'",
-                )
+                let confirmed = sqlx::query($crate::store::sql::CONFIRM_HOLD)
                 .bind(r.id)
                 .bind(now)
                 .execute(&mut **tx)

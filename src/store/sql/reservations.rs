@@ -21,7 +21,11 @@ macro_rules! impl_reservation_store {
                     "SELECT {} FROM reservations WHERE id = $1 AND user_id = $2",
                     $crate::store::sql::RESERVATION_COLS
                 );
-                Ok(sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(&self.read).await?)
+                Ok(sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&self.read)
+                    .await?)
             }
 
             async fn reservations(
@@ -50,7 +54,10 @@ macro_rules! impl_reservation_store {
                 now: i64,
             ) -> $crate::error::Result<$crate::reservations::Reservation> {
                 use $crate::error::Error;
-                let r = self.reservation(id, user_id).await?.ok_or(Error::ReservationNotFound)?;
+                let r = self
+                    .reservation(id, user_id)
+                    .await?
+                    .ok_or(Error::ReservationNotFound)?;
                 let mut tx = self.write.begin().await?;
                 let freed = sqlx::query(
                     "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
@@ -68,7 +75,8 @@ macro_rules! impl_reservation_store {
                     return Err(Error::ReservationNotHeld);
                 }
                 let sql = format!(
-                    "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD' RETURNING {}",
+                    "{} RETURNING {}",
+                    $crate::store::sql::CANCEL_HOLD,
                     $crate::store::sql::RESERVATION_COLS
                 );
                 let cancelled = sqlx::query_as(&sql)
