@@ -5,6 +5,7 @@
 //! ticket in either got its heartbeat from this instance less than three intervals ago. The
 //! interval is at most a second and a tenth of the idle timeout, so a polling waiter's heartbeat
 //! is never a third of the idle timeout late, and the sets hold only recently polled tickets.
+//! A heartbeat lost with a failed script call is sent again within the same bound.
 
 use std::collections::HashSet;
 
