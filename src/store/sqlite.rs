@@ -13,6 +13,33 @@ use crate::reservations::{HoldRequest, Reservation};
 super::sql::impl_all_stores!(Sqlite);
 
 impl SqlStore<Sqlite> {
+    /// The sweep: lapsed seats back to AVAILABLE, then their reservations EXPIRED, in the
+    /// documented lock order (seats, then reservations). SQLite's one writer runs it alone.
+    pub(crate) async fn expire_lapsed(
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+        now: i64,
+    ) -> Result<u64> {
+        sqlx::query(
+            "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
+              WHERE (schedule_id, number) IN
+                    (SELECT schedule_id, seat_number FROM reservations
+                      WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1)
+                AND state = 'HELD' AND held_until <= $1",
+        )
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        let expired = sqlx::query(
+            "UPDATE reservations SET status = 'EXPIRED'
+              WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1",
+        )
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(expired)
+    }
+
     /// The seat hold as one transaction: the steps of `encore_hold` in the PostgreSQL migrations,
     /// with the seat first since SQLite's single writer already serialises a user's holds.
     pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use sqlx::Connection;
 
 use crate::common::*;
 
@@ -181,6 +182,67 @@ async fn the_sweeper_writes_expiry_down() {
     })
     .await;
     assert!(written, "the sweeper left the seat or the reservation HELD");
+}
+
+/// PostgreSQL: the sweeper passes over a lapsed seat that another transaction has locked (a hold
+/// batch taking it again, a payment) instead of waiting for it while it holds others, which is
+/// how it could deadlock with a hold batch. It frees the rest at once and comes back for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_passes_over_a_locked_seat_and_frees_the_rest() {
+    if !scaled_backend("the_sweeper_passes_over_a_locked_seat_and_frees_the_rest") {
+        return;
+    }
+    let app = spawn_with(|s| {
+        s.hold_ttl = Duration::from_secs(1);
+        s.sweep_interval = Duration::from_millis(100);
+    })
+    .await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 3, 1000).await;
+    for (seat, (fan, token)) in (1..).zip(app.admitted_fans(&concert, 2).await) {
+        assert_eq!(app.hold(&fan, &token, &schedule, seat).await.status, 201);
+    }
+    // Seat 1 is locked, as by a transaction in flight, from before the holds lapse until the end.
+    let mut db = sqlx::PgConnection::connect(&app.db.database_url)
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM seats WHERE number = 1 FOR UPDATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let state = |seat: i64| {
+        let app = &app;
+        async move {
+            let seat_state = app
+                .db_text(&format!("SELECT state FROM seats WHERE number = {seat}"))
+                .await;
+            let status = app
+                .db_text(&format!(
+                    "SELECT status FROM reservations WHERE seat_number = {seat}"
+                ))
+                .await;
+            (seat_state, status)
+        }
+    };
+    let freed = eventually(Duration::from_secs(10), || async {
+        state(2).await == ("AVAILABLE".into(), "EXPIRED".into())
+    })
+    .await;
+    assert!(
+        freed,
+        "the sweeper waited for the locked seat instead of ending the other hold"
+    );
+    assert_eq!(state(1).await, ("HELD".into(), "HELD".into()));
+    tx.rollback().await.unwrap();
+    let freed = eventually(Duration::from_secs(10), || async {
+        state(1).await == ("AVAILABLE".into(), "EXPIRED".into())
+    })
+    .await;
+    assert!(
+        freed,
+        "the sweeper did not come back for the seat once it was unlocked"
+    );
 }
 
 #[tokio::test]

@@ -30,6 +30,40 @@ impl SqlStore<Postgres> {
             Outcome::SeatUnavailable => Err(Error::SeatUnavailable),
         }
     }
+
+    /// The sweep, in one statement: every lapsed seat that no transaction has locked goes back
+    /// to AVAILABLE, and the reservation it was held for turns EXPIRED. A seat locked by a hold,
+    /// payment or cancel in flight is passed over (`SKIP LOCKED`) and left to the next sweep, or
+    /// to the hold that takes it again, which ends the old reservation itself. So the sweeper
+    /// never waits for a seat while holding others, and cannot deadlock with a hold batch, which
+    /// locks its seats in seat order. A live hold is always its seat's `reservation_id`, so
+    /// ending reservations through their seats misses none.
+    pub(crate) async fn expire_lapsed(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        now: i64,
+    ) -> Result<u64> {
+        let expired = sqlx::query(
+            "WITH lapsed AS (
+                 SELECT schedule_id, number, reservation_id FROM seats
+                  WHERE (schedule_id, number) IN
+                        (SELECT schedule_id, seat_number FROM reservations
+                          WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1)
+                    AND state = 'HELD' AND held_until <= $1
+                    FOR UPDATE SKIP LOCKED),
+             freed AS (
+                 UPDATE seats s SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
+                   FROM lapsed l
+                  WHERE s.schedule_id = l.schedule_id AND s.number = l.number
+                 RETURNING l.reservation_id)
+             UPDATE reservations SET status = 'EXPIRED'
+              WHERE id IN (SELECT reservation_id FROM freed) AND status || '' = 'HELD'",
+        )
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(expired)
+    }
 }
 
 /// A pooled connection idle longer than this is pinged before it is handed out: pgbouncer's

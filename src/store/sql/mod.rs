@@ -8,10 +8,12 @@
 //! Lock order, to rule out deadlocks on PostgreSQL: user row, then seat row, then reservation
 //! rows, then wallet row. Every transaction takes a subset of these in that order.
 //!
-//! The one statement sequence that differs per backend is the seat hold (`hold_seat` in
-//! `sqlite.rs` and `postgres/`): the same steps, as a transaction on SQLite and as PL/pgSQL on
-//! PostgreSQL, called for a batch of holds at once, where it is the hot path and round trips
-//! dominate.
+//! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The seat hold
+//! (`hold_seat`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
+//! called for a batch of holds at once, where it is the hot path and round trips dominate. The
+//! sweep (`expire_lapsed`): on PostgreSQL it passes over seats other transactions have locked
+//! (`SKIP LOCKED`), so it never waits inside the lock order; SQLite's single writer needs no
+//! such care.
 //!
 //! `held_until + 0` where a lookup is by key (reservation, user): PostgreSQL caches a generic
 //! plan per connection, and one built while a table is nearly empty can pick the

@@ -89,28 +89,11 @@ macro_rules! impl_reservation_store {
             }
 
             async fn expire_holds(&self, now: i64) -> $crate::error::Result<u64> {
-                // One transaction in the documented lock order (seats, then reservations), so no
-                // one ever sees a seat still HELD for a reservation already EXPIRED; a payment
-                // racing the sweep finds either a live hold or HOLD_EXPIRED.
+                // One transaction that ends seat and reservation together (`expire_lapsed`, per
+                // backend), so no one ever sees a seat still HELD for a reservation already
+                // EXPIRED; a payment racing the sweep finds either a live hold or HOLD_EXPIRED.
                 let mut tx = self.write.begin().await?;
-                sqlx::query(
-                    "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
-                      WHERE (schedule_id, number) IN
-                            (SELECT schedule_id, seat_number FROM reservations
-                              WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1)
-                        AND state = 'HELD' AND held_until <= $1",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let expired = sqlx::query(
-                    "UPDATE reservations SET status = 'EXPIRED'
-                      WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let expired = Self::expire_lapsed(&mut tx, now).await?;
                 // Idempotency keys are kept for a day, as payment providers do.
                 sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                     .bind(now - $crate::idempotency::KEEP_MS)
