@@ -336,6 +336,14 @@ impl TestApp {
             sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
         }
     }
+
+    /// A seat's state and its reservation's status, from the database (tests with one schedule
+    /// and one reservation per seat).
+    pub async fn seat_rows(&self, seat: i64) -> (String, String) {
+        let state = format!("SELECT state FROM seats WHERE number = {seat}");
+        let status = format!("SELECT status FROM reservations WHERE seat_number = {seat}");
+        (self.db_text(&state).await, self.db_text(&status).await)
+    }
 }
 
 pub fn with(rb: RequestBuilder, user: Option<&User>, token: Option<&str>) -> RequestBuilder {

@@ -175,10 +175,7 @@ async fn the_sweeper_writes_expiry_down() {
     assert!(swept);
     // Both rows say so: the seat is free again and the reservation expired.
     let written = eventually(Duration::from_secs(5), || async {
-        app.db_text("SELECT state FROM seats WHERE number = 1")
-            .await
-            == "AVAILABLE"
-            && app.db_text("SELECT status FROM reservations").await == "EXPIRED"
+        app.seat_rows(1).await == ("AVAILABLE".into(), "EXPIRED".into())
     })
     .await;
     assert!(written, "the sweeper left the seat or the reservation HELD");
@@ -211,32 +208,18 @@ async fn the_sweeper_passes_over_a_locked_seat_and_frees_the_rest() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    let state = |seat: i64| {
-        let app = &app;
-        async move {
-            let seat_state = app
-                .db_text(&format!("SELECT state FROM seats WHERE number = {seat}"))
-                .await;
-            let status = app
-                .db_text(&format!(
-                    "SELECT status FROM reservations WHERE seat_number = {seat}"
-                ))
-                .await;
-            (seat_state, status)
-        }
-    };
     let freed = eventually(Duration::from_secs(10), || async {
-        state(2).await == ("AVAILABLE".into(), "EXPIRED".into())
+        app.seat_rows(2).await == ("AVAILABLE".into(), "EXPIRED".into())
     })
     .await;
     assert!(
         freed,
         "the sweeper waited for the locked seat instead of ending the other hold"
     );
-    assert_eq!(state(1).await, ("HELD".into(), "HELD".into()));
+    assert_eq!(app.seat_rows(1).await, ("HELD".into(), "HELD".into()));
     tx.rollback().await.unwrap();
     let freed = eventually(Duration::from_secs(10), || async {
-        state(1).await == ("AVAILABLE".into(), "EXPIRED".into())
+        app.seat_rows(1).await == ("AVAILABLE".into(), "EXPIRED".into())
     })
     .await;
     assert!(

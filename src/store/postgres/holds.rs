@@ -112,9 +112,9 @@ async fn form_batches(
 
 /// Runs one batch and answers each hold. If the batch fails as a whole on a conflict (a deadlock,
 /// which the lock order below and the sweeper's `SKIP LOCKED` are there to rule out), each hold
-/// is retried on its own, so one hold's trouble is never another's answer. When the database itself is in trouble (gone,
-/// shutting down, a statement timeout), every hold of the batch gets that answer at once:
-/// retrying one by one would only multiply the wait.
+/// is retried on its own, so one hold's trouble is never another's answer. When the database
+/// itself is in trouble (gone, shutting down, a statement timeout), every hold of the batch gets
+/// that answer at once: retrying one by one would only multiply the wait.
 async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
     // Seat order is the lock order that keeps concurrent batches free of deadlocks.
     batch.sort_by_key(|p| (p.req.schedule_id, p.req.seat_number));
