@@ -32,7 +32,7 @@ macro_rules! ceiling {
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
-                    let id: i32 = rand::thread_rng().gen_range(1..=1000);
+                    let id: i32 = rand::rng().random_range(1..=1000);
                     let start = Instant::now();
                     let mut tx = pool.begin().await.expect("begin");
                     sqlx::query("UPDATE bench_ceiling SET n = n + 1 WHERE id = $1")

@@ -141,11 +141,17 @@ impl Application {
         if settings.demo {
             demo::seed(store.as_ref()).await?;
         }
-        let admin_token = settings.admin_token.clone().unwrap_or_else(|| {
-            let (token, _) = crate::http::auth::new_api_key();
-            tracing::warn!(admin_token = %token, "ENCORE_ADMIN_TOKEN is not set; generated this admin token");
-            token
-        });
+        let admin_token = match &settings.admin_token {
+            Some(token) => token.expose().to_owned(),
+            None => {
+                let (token, _) = crate::http::auth::new_api_key();
+                tracing::warn!(
+                    "ENCORE_ADMIN_TOKEN is not set; the admin token of this run is {token} \
+                     (export ENCORE_ADMIN_TOKEN={token} to keep it across restarts)"
+                );
+                token
+            }
+        };
         let listener = TcpListener::bind(&settings.listen)
             .await
             .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -188,7 +194,16 @@ impl Application {
         } = self;
         spawn_background(&state);
         let stop = state.stop.clone();
-        tracing::info!(addr = %listener.local_addr().map_err(Error::internal)?, "encore is serving");
+        let addr = listener.local_addr().map_err(Error::internal)?;
+        tracing::info!(
+            database = %describe_database(&state.settings.database_url),
+            queue = %match &state.settings.redis_url {
+                Some(_) => format!("Redis (key prefix {})", state.settings.redis_prefix),
+                None => "embedded".to_owned(),
+            },
+            "encore is serving on http://{addr}/ (web front), API at http://{addr}/api/v1, \
+             contract at http://{addr}/openapi.json"
+        );
         let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -202,6 +217,15 @@ impl Application {
         state.stop.cancel();
         state.queue.shutdown().await?;
         served
+    }
+}
+
+/// The database named without its password, for the startup log.
+fn describe_database(url: &str) -> String {
+    match url.split_once("://") {
+        Some(("sqlite", file)) => format!("SQLite file {file}"),
+        Some((_, rest)) => format!("PostgreSQL {}", rest.rsplit('@').next().unwrap_or(rest)),
+        None => url.to_owned(),
     }
 }
 

@@ -57,7 +57,7 @@ pub struct Settings {
     pub redis_prefix: String,
     /// Admin bearer token; unset, one is generated at start and logged once.
     #[arg(long, env = "ENCORE_ADMIN_TOKEN")]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// How long a seat hold lasts.
     #[arg(long, env = "ENCORE_HOLD_TTL", default_value = "5m", value_parser = duration)]
     pub hold_ttl: Duration,
@@ -93,10 +93,54 @@ pub struct Settings {
     pub demo: bool,
 }
 
+/// A setting that must never reach a log: `Debug` prints `Secret(***)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
 impl Settings {
     /// Defaults as `encore serve` with no flags and no environment would have them.
     pub fn defaults() -> Self {
         let cli = Cli::parse_from(["encore"]);
         cli.serve
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_admin_token() {
+        let mut s = Settings::defaults();
+        s.admin_token = Some("very-secret-token".into());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("very-secret-token"), "{shown}");
+        assert!(shown.contains("Secret(***)"));
     }
 }

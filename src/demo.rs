@@ -67,6 +67,10 @@ pub async fn seed(store: &dyn Store) -> Result<()> {
             store.create_schedule(&schedule, now).await?;
         }
     }
-    tracing::info!("added demo concerts");
+    tracing::info!(
+        concerts = concerts.len(),
+        "added demo concerts: {}",
+        concerts.map(|c| c.0).join(", ")
+    );
     Ok(())
 }

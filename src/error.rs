@@ -12,7 +12,9 @@ pub enum Error {
     Validation(String),
     #[error("missing or unknown API key")]
     Unauthorized,
-    #[error("this call needs the admin token")]
+    #[error("this call needs the admin token: Authorization: Bearer <ENCORE_ADMIN_TOKEN>")]
+    AdminTokenRequired,
+    #[error("this call needs the admin token, and this is not it")]
     Forbidden,
     #[error("no such route")]
     RouteNotFound,
@@ -92,7 +94,9 @@ impl Error {
         use Error::*;
         match self {
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Unauthorized | QueueTokenRequired | QueueTokenInvalid => StatusCode::UNAUTHORIZED,
+            Unauthorized | AdminTokenRequired | QueueTokenRequired | QueueTokenInvalid => {
+                StatusCode::UNAUTHORIZED
+            }
             Forbidden | QueueTokenMismatch | QueueNotActive => StatusCode::FORBIDDEN,
             RouteNotFound | ConcertNotFound | ScheduleNotFound | SeatNotFound
             | ReservationNotFound | PaymentNotFound => StatusCode::NOT_FOUND,
@@ -113,7 +117,7 @@ impl Error {
         use Error::*;
         match self {
             Validation(_) => "VALIDATION_FAILED",
-            Unauthorized => "UNAUTHORIZED",
+            Unauthorized | AdminTokenRequired => "UNAUTHORIZED",
             Forbidden => "FORBIDDEN",
             RouteNotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",

@@ -16,7 +16,7 @@ use crate::users::User;
 /// A fresh API key (256 random bits) and the hash that is stored in its place.
 pub fn new_api_key() -> (String, [u8; 32]) {
     let mut raw = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
+    rand::rng().fill_bytes(&mut raw);
     let key = format!("enc_{}", URL_SAFE_NO_PAD.encode(raw));
     let hash = hash_key(&key);
     (key, hash)
@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = bearer(parts).ok_or(Error::Unauthorized)?;
+        let token = bearer(parts).ok_or(Error::AdminTokenRequired)?;
         // Compare digests so the comparison time says nothing about the token.
         if hash_key(token) == state.admin_token_hash {
             Ok(Admin)

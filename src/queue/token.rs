@@ -41,7 +41,7 @@ impl TokenCodec {
     /// would cost a system call per join. Ids need not be secret anyway: the tag signs them.
     pub fn new_id() -> TicketId {
         let mut raw = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut raw);
+        rand::rng().fill_bytes(&mut raw);
         TicketId::from_be_bytes(raw)
     }
 

@@ -40,7 +40,7 @@ impl SqlStore<Sqlite> {
         Ok(expired)
     }
 
-    /// The seat hold as one transaction: the steps of `encore_hold` in the PostgreSQL migrations,
+    /// The seat hold as one transaction: the steps of `encore_hold` in the PostgreSQL schema,
     /// with the seat first since SQLite's single writer already serialises a user's holds.
     pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
         // Lose fast: a racer who arrives after the seat was taken reads that on a reader, without

@@ -2,7 +2,9 @@
 //!
 //! `ENCORE_TEST_BACKEND=postgres` runs the same tests on PostgreSQL + Redis: each test gets a
 //! fresh PostgreSQL database and its own Redis key prefix. The default is SQLite + the embedded
-//! queue, which needs nothing installed.
+//! queue, which needs nothing installed. Tests that only make sense on PostgreSQL + Redis
+//! (several instances, outages, query plans) are `#[ignore = "needs PostgreSQL + Redis…"]` and
+//! always use it: `cargo test -- --include-ignored` runs them, as `.ci/run` does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +16,9 @@ use uuid::Uuid;
 
 pub const ADMIN: &str = "test-admin-token";
 
-pub fn backend() -> String {
-    std::env::var("ENCORE_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
+/// The backend of the shared suite, from `ENCORE_TEST_BACKEND`.
+pub fn backend_is_postgres() -> bool {
+    std::env::var("ENCORE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
 pub fn pg_base_url() -> String {
@@ -37,13 +40,23 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The shared suite's backend (`ENCORE_TEST_BACKEND`).
     pub async fn new() -> TestDb {
-        if backend() == "postgres" {
+        if backend_is_postgres() {
+            Self::scaled().await
+        } else {
+            Self::sqlite()
+        }
+    }
+
+    /// PostgreSQL + Redis whatever `ENCORE_TEST_BACKEND` says: for the tests `#[ignore]`d as needing it.
+    pub async fn scaled() -> TestDb {
+        {
             let name = format!("encore_test_{}", Uuid::now_v7().simple());
             let admin_url = format!("{}/postgres", pg_base_url());
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
                 .await
-                .expect("PostgreSQL must be reachable for ENCORE_TEST_BACKEND=postgres");
+                .expect("PostgreSQL must be reachable on ENCORE_TEST_PG_URL");
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await
@@ -54,15 +67,21 @@ impl TestDb {
                 redis_prefix: format!("encore-test-{}", Uuid::now_v7().simple()),
                 _dir: None,
             }
-        } else {
-            let dir = tempfile::tempdir().expect("temp dir");
-            TestDb {
-                database_url: format!("sqlite://{}", dir.path().join("encore.db").display()),
-                redis_url: None,
-                redis_prefix: "encore".into(),
-                _dir: Some(dir),
-            }
         }
+    }
+
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestDb {
+            database_url: format!("sqlite://{}", dir.path().join("encore.db").display()),
+            redis_url: None,
+            redis_prefix: "encore".into(),
+            _dir: Some(dir),
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
     }
 
     /// Settings for an app on this database, with the test admin token and a free port.
@@ -112,7 +131,15 @@ pub struct User {
 
 /// Starts an app with default settings changed by `tweak`.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDb::new().await;
+    spawn_on_with(TestDb::new().await, tweak).await
+}
+
+/// As [`spawn_with`], on PostgreSQL + Redis whatever the suite's backend.
+pub async fn spawn_scaled_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_on_with(TestDb::scaled().await, tweak).await
+}
+
+async fn spawn_on_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = db.settings();
     tweak(&mut settings);
     spawn_on(db, settings).await
@@ -135,9 +162,9 @@ pub async fn spawn_on(db: impl Into<Arc<TestDb>>, settings: Settings) -> TestApp
     }
 }
 
-/// `n` instances of encore on one database (and one Redis key prefix).
+/// `n` instances of encore on one PostgreSQL database and one Redis key prefix.
 pub async fn spawn_cluster(n: usize, tweak: impl Fn(&mut Settings)) -> Vec<TestApp> {
-    let db = Arc::new(TestDb::new().await);
+    let db = Arc::new(TestDb::scaled().await);
     let mut apps = Vec::new();
     for _ in 0..n {
         let mut settings = db.settings();
@@ -145,25 +172,6 @@ pub async fn spawn_cluster(n: usize, tweak: impl Fn(&mut Settings)) -> Vec<TestA
         apps.push(spawn_on(db.clone(), settings).await);
     }
     apps
-}
-
-/// True when the PostgreSQL + Redis suite runs; otherwise says so, once, on stderr. It writes to
-/// the stderr handle itself because the test harness captures `eprintln!` of passing tests.
-pub fn scaled_backend(test: &str) -> bool {
-    if backend() == "postgres" {
-        return true;
-    }
-    static NOTICE: std::sync::Once = std::sync::Once::new();
-    NOTICE.call_once(|| {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\nNOTE: the PostgreSQL/Redis suite was not run ({test} and the other multi-instance and \
-             fault tests passed without doing anything). Run it with `ENCORE_TEST_BACKEND=postgres \
-             cargo test` (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379), or `bash .ci/run`.\n"
-        );
-    });
-    false
 }
 
 impl TestApp {
@@ -324,7 +332,7 @@ impl TestApp {
     /// One text value read straight from the app's database, for what the API does not show.
     pub async fn db_text(&self, sql: &str) -> String {
         use sqlx::Connection;
-        if backend() == "postgres" {
+        if self.db.is_postgres() {
             let mut c = sqlx::PgConnection::connect(&self.db.database_url)
                 .await
                 .unwrap();

@@ -1,6 +1,7 @@
 //! The HTTP conformance suite: every test runs the real router over HTTP on port 0 with its own
-//! database. `cargo test` runs it on SQLite + the embedded queue; `ENCORE_TEST_BACKEND=postgres
-//! cargo test --test api` runs the same tests on PostgreSQL + Redis.
+//! database. `cargo test` runs it on SQLite + the embedded queue and lists the tests that need
+//! PostgreSQL + Redis as ignored; `ENCORE_TEST_BACKEND=postgres cargo test -- --include-ignored`
+//! runs the same tests on PostgreSQL + Redis, and those too.
 
 mod catalogue;
 mod common;

@@ -185,11 +185,9 @@ async fn the_sweeper_writes_expiry_down() {
 /// batch taking it again, a payment) instead of waiting for it while it holds others, which is
 /// how it could deadlock with a hold batch. It frees the rest at once and comes back for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn the_sweeper_passes_over_a_locked_seat_and_frees_the_rest() {
-    if !scaled_backend("the_sweeper_passes_over_a_locked_seat_and_frees_the_rest") {
-        return;
-    }
-    let app = spawn_with(|s| {
+    let app = spawn_scaled_with(|s| {
         s.hold_ttl = Duration::from_secs(1);
         s.sweep_interval = Duration::from_millis(100);
     })

@@ -12,10 +12,8 @@ use crate::proxy::Proxy;
 use crate::restart;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn the_active_cap_and_fifo_order_hold_across_instances() {
-    if !scaled_backend("the_active_cap_and_fifo_order_hold_across_instances") {
-        return;
-    }
     let apps = spawn_cluster(3, |s| s.queue_active_limit = 3).await;
     let concert = apps[0].concert().await;
     let mut tokens = Vec::new();
@@ -87,10 +85,8 @@ async fn the_active_cap_and_fifo_order_hold_across_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn a_hundred_racers_over_three_instances_make_one_winner() {
-    if !scaled_backend("a_hundred_racers_over_three_instances_make_one_winner") {
-        return;
-    }
     let apps = spawn_cluster(3, |_| {}).await;
     let concert = apps[0].concert().await;
     let schedule = apps[0].schedule(&concert, 5, 100).await;
@@ -116,10 +112,8 @@ async fn a_hundred_racers_over_three_instances_make_one_winner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn a_hold_made_on_one_instance_is_paid_on_another_once() {
-    if !scaled_backend("a_hold_made_on_one_instance_is_paid_on_another_once") {
-        return;
-    }
     let apps = spawn_cluster(3, |s| s.queue_active_limit = 1).await;
     let concert = apps[0].concert().await;
     let schedule = apps[0].schedule(&concert, 5, 1000).await;
@@ -153,10 +147,8 @@ async fn a_hold_made_on_one_instance_is_paid_on_another_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn an_event_stream_on_one_instance_sees_an_admission_made_by_another() {
-    if !scaled_backend("an_event_stream_on_one_instance_sees_an_admission_made_by_another") {
-        return;
-    }
     let apps = spawn_cluster(2, |s| s.queue_active_limit = 1).await;
     let concert = apps[0].concert().await;
     let first = apps[1].admitted(&apps[1].user().await, &concert).await;
@@ -193,11 +185,9 @@ async fn an_event_stream_on_one_instance_sees_an_admission_made_by_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn an_instance_killed_mid_traffic_loses_nothing_acknowledged() {
-    if !scaled_backend("an_instance_killed_mid_traffic_loses_nothing_acknowledged") {
-        return;
-    }
-    let victim = restart::start(TestDb::new().await, &[]).await;
+    let victim = restart::start(TestDb::scaled().await, &[]).await;
     let survivor = restart::start(victim.app.db.clone(), &[]).await;
     let user = victim.app.user().await;
     let app = &victim.app;
@@ -276,12 +266,10 @@ fn target(url: &str) -> std::net::SocketAddr {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn redis_away_fails_closed_and_recovers_by_itself() {
-    if !scaled_backend("redis_away_fails_closed_and_recovers_by_itself") {
-        return;
-    }
     let proxy = Proxy::start(target(&redis_url())).await;
-    let app = spawn_with(|s| s.redis_url = Some(format!("redis://{}", proxy.addr))).await;
+    let app = spawn_scaled_with(|s| s.redis_url = Some(format!("redis://{}", proxy.addr))).await;
     let concert = app.concert().await;
     let schedule = app.schedule(&concert, 5, 100).await;
     let user = app.user().await;
@@ -317,11 +305,9 @@ async fn redis_away_fails_closed_and_recovers_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn postgres_away_fails_closed_and_recovers_by_itself() {
-    if !scaled_backend("postgres_away_fails_closed_and_recovers_by_itself") {
-        return;
-    }
-    let db = TestDb::new().await;
+    let db = TestDb::scaled().await;
     let proxy = Proxy::start(target(&pg_base_url())).await;
     let name = db.database_url.rsplit('/').next().unwrap().to_owned();
     let mut settings = db.settings();

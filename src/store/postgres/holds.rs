@@ -1,5 +1,5 @@
 //! Seat holds on PostgreSQL in batches: every hold that arrives while earlier batches are in
-//! flight goes into the next call of `encore_hold_many` (migrations/postgres/0007), one round
+//! flight goes into the next call of `encore_hold_many` (migrations/postgres/0001_schema.sql), one round
 //! trip and one commit for all of them.
 //!
 //! Why: on a small machine a hold's round trip, its commit and the wake-ups around them cost

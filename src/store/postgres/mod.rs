@@ -17,7 +17,7 @@ use crate::reservations::{HoldRequest, Reservation};
 super::sql::impl_all_stores!(Postgres);
 
 impl SqlStore<Postgres> {
-    /// The seat hold: `encore_hold` (migrations/postgres/0009) runs the same steps as the SQLite
+    /// The seat hold: `encore_hold` (migrations/postgres/0001_schema.sql) runs the same steps as the SQLite
     /// transaction, called with every other hold queued meanwhile in one transaction.
     pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
         let batches = self

@@ -5,8 +5,8 @@
 //! instantiated for both databases, so the two backends cannot drift apart. Invariants live in
 //! the statements: conditional updates decide every race, checks and unique indexes back them.
 //!
-//! Lock order, to rule out deadlocks on PostgreSQL: user row, then seat row, then reservation
-//! rows, then wallet row. Every transaction takes a subset of these in that order.
+//! Lock order, to rule out deadlocks on PostgreSQL: the user (an advisory lock), then seat rows,
+//! then reservation rows, then the wallet row. Every transaction takes a subset in that order.
 //!
 //! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The seat hold
 //! (`hold_seat`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
@@ -25,7 +25,7 @@
 //! a candidate, and after an `ANALYZE` taken while no hold was live it looks free. So a statement
 //! may match a partial index only through conditions on its columns: statements that go by id
 //! (payment, cancel) say `status || '' = 'HELD'`, and the sweeper's index carries a conjunct only
-//! the sweeper states (`held_until > 0`). `migrations/postgres/0009` has the measurements.
+//! the sweeper states (`held_until > 0`). `docs/design/postgres-hot-statements.md` has the measurements.
 //!
 //! Seats have no index on what holds, payments and sweeps change (`state`, `held_until`,
 //! `reservation_id`), so PostgreSQL rewrites a seat within its page, with no index writes. Keep

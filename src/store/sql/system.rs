@@ -11,7 +11,7 @@ macro_rules! impl_system_store {
 
             async fn secret(&self, name: &str) -> $crate::error::Result<[u8; 32]> {
                 let mut fresh = [0u8; 32];
-                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
                 // Whoever inserts first wins; everyone then reads the same value.
                 sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(name)

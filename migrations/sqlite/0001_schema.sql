@@ -1,12 +1,12 @@
--- encore schema for SQLite. Times are epoch milliseconds (INTEGER), ids are UUIDs (BLOB).
+-- encore schema for SQLite. Times are epoch milliseconds (INTEGER), ids are UUIDs (BLOB). One writer
+-- connection makes every write transaction serial, so the statements in src/store/sql/ need no
+-- locks of their own here.
 
 CREATE TABLE users (
     id BLOB PRIMARY KEY,
     name TEXT NOT NULL,
     api_key_hash BLOB NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    -- Touched by every hold so a user's concurrent holds are counted one after another.
-    last_hold_at INTEGER NOT NULL DEFAULT 0
+    created_at INTEGER NOT NULL
 );
 
 CREATE TABLE wallets (
@@ -58,7 +58,6 @@ CREATE TABLE seats (
     PRIMARY KEY (schedule_id, number),
     CHECK ((state = 'HELD') = (held_until IS NOT NULL))
 ) WITHOUT ROWID;
-CREATE INDEX seats_held ON seats (held_until) WHERE state = 'HELD';
 
 CREATE TABLE reservations (
     id BLOB PRIMARY KEY,
