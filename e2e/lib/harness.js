@@ -1,7 +1,7 @@
 // Starts a real encore server and a headless Chromium for the browser tests.
 // The server binary comes from ENCORE_BIN (default ../target/release/encore, relative to e2e/).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -152,21 +152,34 @@ export async function newContext(browser, { apiKey, name, lang = 'en', viewport 
   return context;
 }
 
+/** Content types of the files under web/, by extension (as the server answers them). */
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
 /**
  * For working on the front without rebuilding encore (which embeds web/ at build time):
- * E2E_WEB_FROM_DISK=1 answers `/` and `/assets/*` from ../web/ on disk instead of the server.
+ * E2E_WEB_FROM_DISK=1 answers `/` with web/index.html and `/assets/<path>` with web/<path> from
+ * disk instead of the server (404 for a file that is not there or lies outside web/).
  */
 async function serveWebFromDisk(context) {
   const web = path.resolve(E2E_DIR, '..', 'web');
-  const files = {
-    '/': ['index.html', 'text/html; charset=utf-8'],
-    '/assets/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-    '/assets/i18n.js': ['i18n.js', 'text/javascript; charset=utf-8'],
-    '/assets/app.css': ['app.css', 'text/css; charset=utf-8'],
-  };
-  await context.route((url) => url.pathname in files, (route) => {
-    const [file, contentType] = files[new URL(route.request().url()).pathname];
-    return route.fulfill({ status: 200, contentType, body: readFileSync(path.join(web, file)) });
+  const isWeb = (url) => url.pathname === '/' || url.pathname.startsWith('/assets/');
+  await context.route(isWeb, (route) => {
+    const { pathname } = new URL(route.request().url());
+    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice('/assets/'.length));
+    const file = path.resolve(web, rel);
+    const contentType = CONTENT_TYPES[path.extname(file).toLowerCase()];
+    if (!file.startsWith(web + path.sep) || !contentType || !existsSync(file) || !statSync(file).isFile()) {
+      return route.fulfill({ status: 404, contentType: 'text/plain; charset=utf-8', body: 'not found' });
+    }
+    return route.fulfill({ status: 200, contentType, body: readFileSync(file) });
   });
 }
 
