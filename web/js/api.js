@@ -1,0 +1,89 @@
+// Calls to the public HTTP API (/api/v1): the fetch wrapper, its errors (problem+json codes),
+// idempotency keys, and the concerts and dates already fetched.
+import { session } from './session.js';
+
+export const API = '/api/v1';
+// Codes that mean "your place in line is gone": the fan goes back to the waiting room to rejoin.
+export const QUEUE_LOST = ['QUEUE_TOKEN_REQUIRED', 'QUEUE_TOKEN_INVALID', 'QUEUE_TOKEN_EXPIRED', 'QUEUE_TOKEN_MISMATCH'];
+// Errors worth retrying with the same Idempotency-Key (the first attempt may or may not have landed).
+const TRANSIENT = ['NETWORK', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'QUEUE_UNAVAILABLE'];
+
+export const cache = { concerts: new Map(), schedules: new Map() };
+
+export class ApiError extends Error {
+  constructor(status, code, detail) {
+    super(detail || code);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** One call to /api/v1. Resolves to the parsed JSON body (null for 204); rejects with ApiError. */
+export async function api(method, path, { body, auth = true, queue, idem } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const key = session.apiKey;
+  if (auth && key) headers.Authorization = `Bearer ${key}`;
+  if (queue) headers['X-Queue-Token'] = queue;
+  if (idem) headers['Idempotency-Key'] = idem;
+  let res;
+  try {
+    res = await fetch(API + path, {
+      method, headers, cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'NETWORK', String(e));
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try { const text = await res.text(); data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) {
+    let code = data && typeof data.code === 'string' ? data.code : null;
+    if (!code) {
+      code = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED' }[res.status]
+        || (res.status >= 500 ? 'SERVER_ERROR' : `HTTP_${res.status}`);
+    }
+    throw new ApiError(res.status, code, data && data.detail);
+  }
+  return data;
+}
+
+/** The user an API key belongs to (GET /users/me with that key, not the stored one). */
+export async function userForKey(key) {
+  const res = await fetch(`${API}/users/me`, { headers: { Authorization: `Bearer ${key}`, Accept: 'application/json' }, cache: 'no-store' })
+    .catch(() => { throw new ApiError(0, 'NETWORK'); });
+  const me = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, (me && me.code) || (res.status === 401 ? 'UNAUTHORIZED' : 'SERVER_ERROR'));
+  return me;
+}
+
+/** A malformed or unknown id in the address reads as "not found" to the fan. */
+export function notFound(err, code) {
+  if (err.code === 'VALIDATION_FAILED' || err.code === 'NOT_FOUND') err.code = code;
+  return err.code === code;
+}
+
+export function isTransient(err) { return TRANSIENT.includes(err.code) || err.status >= 500; }
+
+export async function getConcert(cid) {
+  if (cache.concerts.has(cid)) return cache.concerts.get(cid);
+  const c = await api('GET', `/concerts/${encodeURIComponent(cid)}`, { auth: false });
+  cache.concerts.set(cid, c);
+  return c;
+}
+
+/** A reservation's status as the fan sees it: a hold past its time is expired. */
+export const effectiveStatus = (r) => (r.status === 'HELD' && Date.parse(r.heldUntil) <= Date.now() ? 'EXPIRED' : r.status);
+
+/** A fresh idempotency key: one per user intent, reused for retries of that intent. */
+export function uuid() {
+  if (typeof crypto.randomUUID === 'function') {
+    try { return crypto.randomUUID(); } catch { /* insecure context */ }
+  }
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}

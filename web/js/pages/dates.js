@@ -1,0 +1,58 @@
+// A concert's dates, each with its price and seats left, or why it cannot be chosen yet.
+import { t } from '../i18n.js';
+import { h, heading } from '../dom.js';
+import { money, when, timeEl } from '../format.js';
+import { session } from '../session.js';
+import { api, cache, getConcert } from '../api.js';
+import { loadFailed } from '../errors.js';
+import { go, requireUser } from '../router.js';
+
+/** Until when the fan may book, once admitted (shown on the dates and the seat map). */
+export function activeNote(cid) {
+  const ticket = session.ticket(cid);
+  if (ticket && ticket.status === 'ACTIVE' && ticket.activeUntil) {
+    return h('p', { class: 'muted small' }, t('queue.activeUntil', { time: when(ticket.activeUntil) }));
+  }
+  return null;
+}
+
+export async function pageDates(ctx, main, [cid]) {
+  if (!requireUser()) return;
+  const token = session.queueToken(cid);
+  if (!token) { go(`#/concerts/${cid}/queue`, { replace: true }); return; }
+  const sub = h('p', { class: 'muted' }, cache.concerts.get(cid)?.title || '');
+  main.append(heading(t('dates.title')), sub, activeNote(cid));
+  getConcert(cid).then((c) => { if (ctx.alive()) sub.textContent = c.title; }).catch(() => {});
+  const list = h('ul', { class: 'dates', 'aria-label': t('dates.list'), 'aria-busy': 'true' }, h('li', { class: 'muted' }, t('loading')));
+  main.append(list);
+  let items;
+  try {
+    ({ items } = await api('GET', `/concerts/${encodeURIComponent(cid)}/schedules`, { queue: token }));
+  } catch (e) { loadFailed(ctx, list, e, { concertId: cid }); return; }
+  if (!ctx.alive()) return;
+  list.removeAttribute('aria-busy');
+  list.replaceChildren();
+  if (!items.length) list.append(h('li', { class: 'muted' }, t('dates.empty')));
+  const now = Date.now();
+  for (const s of items) {
+    cache.schedules.set(s.id, s);
+    let action;
+    if (s.bookable) {
+      action = h('a', {
+        class: 'button primary', href: `#/concerts/${cid}/schedules/${s.id}`,
+        'aria-label': `${t('dates.choose')}: ${when(s.startsAt)}`,
+      }, t('dates.choose'));
+    } else {
+      let reason = t('dates.unavailable');
+      if (s.availableSeats <= 0) reason = t('dates.soldOut');
+      else if (now < Date.parse(s.bookingOpensAt)) reason = t('dates.notOpen', { time: when(s.bookingOpensAt) });
+      else if (now >= Date.parse(s.bookingClosesAt)) reason = t('dates.closed');
+      action = h('button', { type: 'button', class: 'button', disabled: true }, reason);
+    }
+    list.append(h('li', { class: `date-card${s.bookable ? '' : ' date-card--off'}`, 'data-schedule': s.id },
+      h('div', null,
+        h('h2', null, timeEl(s.startsAt)),
+        h('p', null, money(s.price), ' · ', t('dates.seatsLeft', { n: s.availableSeats, total: s.seatCount }))),
+      action));
+  }
+}
