@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::catalogue::{Concert, Schedule};
@@ -263,18 +265,26 @@ fn spawn_background(state: &AppState) {
     });
 }
 
-/// The whole HTTP surface: the API under `/api/v1`, operations, and the web front.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// Every documented route: the API under `/api/v1` and the operations. The OpenAPI document is
+/// collected from these same routers (`openapi::document`).
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
         .merge(crate::users::handlers::router())
         .merge(crate::catalogue::handlers::router())
         .merge(crate::queue::handlers::router())
         .merge(crate::reservations::handlers::router())
         .merge(crate::wallet::handlers::router())
         .merge(crate::payments::handlers::router());
-    Router::new()
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(ops::router())
+}
+
+/// The whole HTTP surface: the documented routes and the web front.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = documented_routes().split_for_parts();
+    Router::new()
+        .merge(routes)
         .merge(web::router())
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)

@@ -1,21 +1,21 @@
 //! Operations: `/health`, `/ready`, `/metrics` and `/openapi.json`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::error::{Problem, Result};
+use crate::error::Result;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -30,7 +30,7 @@ pub async fn health() -> Json<Status> {
 }
 
 #[utoipa::path(get, path = "/ready", tag = "operations",
-    responses((status = 200, body = Status), (status = 503, body = Problem, content_type = "application/problem+json",
+    responses((status = 200, body = Status), (status = 503,
                description = "DATABASE_UNAVAILABLE or QUEUE_UNAVAILABLE")))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>> {
     state.store.ping().await?;
@@ -59,6 +59,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, content_type = "application/json", description = "this OpenAPI 3.1 document")))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::ApiDoc::openapi())
+pub async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
 }

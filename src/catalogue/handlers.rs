@@ -1,9 +1,8 @@
 //! Admin creation of concerts and schedules; the public list; the gated schedule list and seat map.
 
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -11,22 +10,20 @@ use uuid::Uuid;
 use super::{Concert, Schedule, Seat};
 use crate::app::AppState;
 use crate::clock::{self, Millis};
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::http::auth::{Admin, AuthUser, QueueTokenHeader};
 use crate::http::extract::{Json, Path};
 use crate::money::{BALANCE_CAP, Money};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/concerts", post(create_concert))
-        .route(
-            "/admin/concerts/{concert_id}/schedules",
-            post(create_schedule),
-        )
-        .route("/concerts", get(list_concerts))
-        .route("/concerts/{concert_id}", get(get_concert))
-        .route("/concerts/{concert_id}/schedules", get(list_schedules))
-        .route("/schedules/{schedule_id}/seats", get(seat_map))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_concert))
+        .routes(routes!(create_schedule))
+        .routes(routes!(list_concerts))
+        .routes(routes!(get_concert))
+        .routes(routes!(list_schedules))
+        .routes(routes!(seat_map))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,10 +52,10 @@ fn text(field: &str, value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/concerts", tag = "admin", request_body = NewConcert,
+#[utoipa::path(post, path = "/admin/concerts", tag = "admin", request_body = NewConcert,
     security(("adminToken" = [])),
-    responses((status = 201, body = Concert), (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Concert), (status = 401),
+              (status = 403), (status = 422)))]
 pub async fn create_concert(
     State(state): State<AppState>,
     _: Admin,
@@ -136,11 +133,11 @@ impl NewSchedule {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/concerts/{concertId}/schedules", tag = "admin",
+#[utoipa::path(post, path = "/admin/concerts/{concertId}/schedules", tag = "admin",
     request_body = NewSchedule, security(("adminToken" = [])),
     params(("concertId" = Uuid, Path)),
-    responses((status = 201, body = Schedule), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json", description = "CONCERT_NOT_FOUND"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Schedule), (status = 401), (status = 403),
+              (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
 pub async fn create_schedule(
     State(state): State<AppState>,
     _: Admin,
@@ -154,7 +151,7 @@ pub async fn create_schedule(
     Ok((StatusCode::CREATED, JsonOut(schedule.at(now))))
 }
 
-#[utoipa::path(get, path = "/api/v1/concerts", tag = "catalogue",
+#[utoipa::path(get, path = "/concerts", tag = "catalogue",
     responses((status = 200, body = Items<Concert>)))]
 pub async fn list_concerts(State(state): State<AppState>) -> Result<JsonOut<Items<Concert>>> {
     Ok(JsonOut(Items {
@@ -162,9 +159,9 @@ pub async fn list_concerts(State(state): State<AppState>) -> Result<JsonOut<Item
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/concerts/{concertId}", tag = "catalogue",
+#[utoipa::path(get, path = "/concerts/{concertId}", tag = "catalogue",
     params(("concertId" = Uuid, Path)),
-    responses((status = 200, body = Concert), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Concert), (status = 404)))]
 pub async fn get_concert(
     State(state): State<AppState>,
     Path(concert_id): Path<Uuid>,
@@ -173,12 +170,12 @@ pub async fn get_concert(
     Ok(JsonOut(Concert::clone(&*state.concert(concert_id).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/concerts/{concertId}/schedules", tag = "catalogue",
+#[utoipa::path(get, path = "/concerts/{concertId}/schedules", tag = "catalogue",
     description = "Gated: schedules not yet started, by startsAt.",
     params(("concertId" = Uuid, Path), ("X-Queue-Token" = String, Header)),
     security(("apiKey" = [])),
-    responses((status = 200, body = Items<Schedule>), (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 410, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Items<Schedule>), (status = 401),
+              (status = 403), (status = 404), (status = 410)))]
 pub async fn list_schedules(
     State(state): State<AppState>,
     user: AuthUser,
@@ -202,12 +199,12 @@ pub struct SeatMap {
     pub seats: Vec<Seat>,
 }
 
-#[utoipa::path(get, path = "/api/v1/schedules/{scheduleId}/seats", tag = "catalogue",
+#[utoipa::path(get, path = "/schedules/{scheduleId}/seats", tag = "catalogue",
     description = "Gated: every seat by number; a lapsed hold is AVAILABLE at once.",
     params(("scheduleId" = Uuid, Path), ("X-Queue-Token" = String, Header)),
     security(("apiKey" = [])),
-    responses((status = 200, body = SeatMap), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json", description = "SCHEDULE_NOT_FOUND"), (status = 410, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = SeatMap), (status = 401), (status = 403),
+              (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 410)))]
 pub async fn seat_map(
     State(state): State<AppState>,
     user: AuthUser,

@@ -1,10 +1,9 @@
 //! `POST /payments` and `GET /payments/{id}`.
 
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,15 +11,16 @@ use uuid::Uuid;
 use super::Payment;
 use crate::app::AppState;
 use crate::clock;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::extract::{IdempotencyKey, Json, Path};
 use crate::idempotency::{IdemKey, Outcome};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/payments", post(pay))
-        .route("/payments/{payment_id}", get(detail))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(pay))
+        .routes(routes!(detail))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -29,17 +29,17 @@ pub struct NewPayment {
     pub reservation_id: Uuid,
 }
 
-#[utoipa::path(post, path = "/api/v1/payments", tag = "payments", request_body = NewPayment,
+#[utoipa::path(post, path = "/payments", tag = "payments", request_body = NewPayment,
     description = "Pays a held reservation from the wallet in one transaction; the payer's queue ticket for the \
                    concert then expires. No queue token is needed. With an Idempotency-Key, a repeat with the same \
                    body returns the first answer and charges nothing again.",
     params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
-    responses((status = 201, body = Payment), (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 402, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_BALANCE"),
-              (status = 404, body = Problem, content_type = "application/problem+json", description = "RESERVATION_NOT_FOUND"),
-              (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_PAID or RESERVATION_NOT_HELD"),
-              (status = 410, body = Problem, content_type = "application/problem+json", description = "HOLD_EXPIRED"),
-              (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED or IDEMPOTENCY_KEY_REUSED")))]
+    responses((status = 201, body = Payment), (status = 401),
+              (status = 402, description = "INSUFFICIENT_BALANCE"),
+              (status = 404, description = "RESERVATION_NOT_FOUND"),
+              (status = 409, description = "ALREADY_PAID or RESERVATION_NOT_HELD"),
+              (status = 410, description = "HOLD_EXPIRED"),
+              (status = 422, description = "VALIDATION_FAILED or IDEMPOTENCY_KEY_REUSED")))]
 pub async fn pay(
     State(state): State<AppState>,
     user: AuthUser,
@@ -72,9 +72,9 @@ pub async fn pay(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/payments/{paymentId}", tag = "payments",
+#[utoipa::path(get, path = "/payments/{paymentId}", tag = "payments",
     params(("paymentId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Payment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Payment), (status = 401), (status = 404)))]
 pub async fn detail(
     State(state): State<AppState>,
     user: AuthUser,

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use super::{Ticket, TicketStatus};
 use crate::app::AppState;
 use crate::clock;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::http::extract::Query;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -25,12 +25,12 @@ pub struct EventsQuery {
 /// Coalesces bursts of changes (a refill admits many at once) into one event per stream.
 const MIN_GAP: Duration = Duration::from_millis(100);
 
-#[utoipa::path(get, path = "/api/v1/queue/events", tag = "queue",
+#[utoipa::path(get, path = "/queue/events", tag = "queue",
     description = "text/event-stream of `ticket` events with the Ticket JSON: one at once, then one whenever the \
                    status or position changes. The stream keeps the ticket alive and ends after it turns ACTIVE or EXPIRED.",
     params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = Ticket),
-              (status = 401, body = Problem, content_type = "application/problem+json"), (status = 410, body = Problem, content_type = "application/problem+json")))]
+              (status = 401), (status = 410)))]
 pub async fn events(
     State(state): State<AppState>,
     Query(q): Query<EventsQuery>,

@@ -1,36 +1,36 @@
 //! `POST /concerts/{id}/queue`, `GET /queue` (poll and heartbeat) and `DELETE /queue` (leave).
 
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use uuid::Uuid;
 
 use super::Ticket;
 use crate::app::AppState;
 use crate::clock;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::http::auth::{AuthUser, QueueTokenHeader};
 use crate::http::extract::Path;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/concerts/{concert_id}/queue", post(join))
-        .route("/queue", get(poll).delete(leave))
-        .route("/queue/events", get(super::events::events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(join))
+        .routes(routes!(poll, leave))
+        .routes(routes!(super::events::events))
 }
 
 fn required(token: QueueTokenHeader) -> Result<String> {
     token.0.ok_or(Error::QueueTokenRequired)
 }
 
-#[utoipa::path(post, path = "/api/v1/concerts/{concertId}/queue", tag = "queue",
+#[utoipa::path(post, path = "/concerts/{concertId}/queue", tag = "queue",
     description = "Joins the concert's waiting queue. Joining again returns the live ticket unchanged (200).",
     params(("concertId" = Uuid, Path)), security(("apiKey" = [])),
     responses((status = 201, body = Ticket, description = "a new ticket at the back of the line"),
               (status = 200, body = Ticket, description = "the user's live ticket, unchanged"),
-              (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 503, body = Problem, content_type = "application/problem+json", description = "QUEUE_UNAVAILABLE")))]
+              (status = 401), (status = 404),
+              (status = 503, description = "QUEUE_UNAVAILABLE")))]
 pub async fn join(
     State(state): State<AppState>,
     user: AuthUser,
@@ -46,12 +46,12 @@ pub async fn join(
     Ok((status, JsonOut(ticket)))
 }
 
-#[utoipa::path(get, path = "/api/v1/queue", tag = "queue",
+#[utoipa::path(get, path = "/queue", tag = "queue",
     description = "The ticket now; also counts as its heartbeat.",
     params(("X-Queue-Token" = String, Header)),
     responses((status = 200, body = Ticket),
-              (status = 401, body = Problem, content_type = "application/problem+json", description = "QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID"),
-              (status = 410, body = Problem, content_type = "application/problem+json", description = "QUEUE_TOKEN_EXPIRED")))]
+              (status = 401, description = "QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID"),
+              (status = 410, description = "QUEUE_TOKEN_EXPIRED")))]
 pub async fn poll(
     State(state): State<AppState>,
     token: QueueTokenHeader,
@@ -60,10 +60,10 @@ pub async fn poll(
     Ok(JsonOut(state.queue.poll(&token, clock::now()).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/queue", tag = "queue",
+#[utoipa::path(delete, path = "/queue", tag = "queue",
     description = "Gives the place up; the next waiter moves up at once.",
     params(("X-Queue-Token" = String, Header)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 410, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204), (status = 401), (status = 410)))]
 pub async fn leave(State(state): State<AppState>, token: QueueTokenHeader) -> Result<StatusCode> {
     let token = required(token)?;
     state.queue.leave(&token, clock::now()).await?;

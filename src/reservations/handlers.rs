@@ -1,9 +1,8 @@
 //! `POST /reservations` (gated hold), the user's list and detail, and `DELETE` (cancel).
 
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,15 +11,16 @@ use super::taken::Turn;
 use super::{HoldRequest, Reservation};
 use crate::app::AppState;
 use crate::clock;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::http::auth::{AuthUser, QueueTokenHeader};
 use crate::http::extract::{Json, Path, Query};
 use crate::page::{Page, PageQuery};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reservations", post(hold).get(list))
-        .route("/reservations/{reservation_id}", get(detail).delete(cancel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(hold, list))
+        .routes(routes!(detail, cancel))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,15 +31,15 @@ pub struct NewReservation {
     pub seat_number: i64,
 }
 
-#[utoipa::path(post, path = "/api/v1/reservations", tag = "reservations", request_body = NewReservation,
+#[utoipa::path(post, path = "/reservations", tag = "reservations", request_body = NewReservation,
     description = "Gated: holds one seat until heldUntil = now + ENCORE_HOLD_TTL.",
     params(("X-Queue-Token" = String, Header)), security(("apiKey" = [])),
     responses((status = 201, body = Reservation),
-              (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json", description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
-              (status = 409, body = Problem, content_type = "application/problem+json", description = "SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED"),
-              (status = 410, body = Problem, content_type = "application/problem+json", description = "QUEUE_TOKEN_EXPIRED"),
-              (status = 422, body = Problem, content_type = "application/problem+json", description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
+              (status = 401), (status = 403),
+              (status = 404, description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
+              (status = 409, description = "SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED"),
+              (status = 410, description = "QUEUE_TOKEN_EXPIRED"),
+              (status = 422, description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
 pub async fn hold(
     State(state): State<AppState>,
     user: AuthUser,
@@ -96,9 +96,9 @@ pub async fn hold(
     Ok((StatusCode::CREATED, JsonOut(result?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/reservations", tag = "reservations", params(PageQuery),
+#[utoipa::path(get, path = "/reservations", tag = "reservations", params(PageQuery),
     description = "The user's own reservations, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<Reservation>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<Reservation>), (status = 401), (status = 422)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -112,10 +112,10 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/reservations/{reservationId}", tag = "reservations",
+#[utoipa::path(get, path = "/reservations/{reservationId}", tag = "reservations",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Reservation), (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json", description = "RESERVATION_NOT_FOUND, also for another user's")))]
+    responses((status = 200, body = Reservation), (status = 401),
+              (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's")))]
 pub async fn detail(
     State(state): State<AppState>,
     user: AuthUser,
@@ -129,11 +129,11 @@ pub async fn detail(
     Ok(JsonOut(r.at(clock::now())))
 }
 
-#[utoipa::path(delete, path = "/api/v1/reservations/{reservationId}", tag = "reservations",
+#[utoipa::path(delete, path = "/reservations/{reservationId}", tag = "reservations",
     description = "Cancels a live hold; the seat is AVAILABLE at once.",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Reservation), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json", description = "RESERVATION_NOT_HELD")))]
+    responses((status = 200, body = Reservation), (status = 401), (status = 404),
+              (status = 409, description = "RESERVATION_NOT_HELD")))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,

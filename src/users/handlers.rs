@@ -1,24 +1,24 @@
 //! `POST /users` and `GET /users/me`.
 
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::User;
 use crate::app::AppState;
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::{AuthUserRecord, new_api_key};
 use crate::http::extract::Json;
-use crate::{clock, error::Problem};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(create_user))
-        .route("/users/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user))
+        .routes(routes!(me))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,8 +48,8 @@ pub fn parse_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = CreatedUser), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+    responses((status = 201, body = CreatedUser), (status = 422)))]
 pub async fn create_user(
     State(state): State<AppState>,
     Json(body): Json<NewUser>,
@@ -73,8 +73,8 @@ pub async fn create_user(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("apiKey" = [])),
-    responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/users/me", tag = "users", security(("apiKey" = [])),
+    responses((status = 200, body = User), (status = 401)))]
 pub async fn me(user: AuthUserRecord) -> JsonOut<User> {
     JsonOut(user.0)
 }

@@ -1,31 +1,31 @@
 //! `GET /wallet`, `POST /wallet/charges` and `GET /wallet/transactions`.
 
+use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json as JsonOut, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{ChargeReceipt, Transaction, Wallet};
 use crate::app::AppState;
 use crate::clock;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::extract::{IdempotencyKey, Json, Query};
 use crate::idempotency::{IdemKey, Outcome};
 use crate::money::Money;
 use crate::page::{Page, PageQuery};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/wallet", get(wallet))
-        .route("/wallet/charges", post(charge))
-        .route("/wallet/transactions", get(transactions))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(wallet))
+        .routes(routes!(charge))
+        .routes(routes!(transactions))
 }
 
-#[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("apiKey" = [])),
-    responses((status = 200, body = Wallet), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/wallet", tag = "wallet", security(("apiKey" = [])),
+    responses((status = 200, body = Wallet), (status = 401)))]
 pub async fn wallet(State(state): State<AppState>, user: AuthUser) -> Result<JsonOut<Wallet>> {
     Ok(JsonOut(state.store.wallet(user.0).await?))
 }
@@ -37,12 +37,12 @@ pub struct NewCharge {
     pub amount: i64,
 }
 
-#[utoipa::path(post, path = "/api/v1/wallet/charges", tag = "wallet", request_body = NewCharge,
+#[utoipa::path(post, path = "/wallet/charges", tag = "wallet", request_body = NewCharge,
     description = "Tops the wallet up. With an Idempotency-Key, a repeat with the same body returns the first answer \
                    and charges nothing again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.",
     params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
-    responses((status = 200, body = ChargeReceipt), (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
+    responses((status = 200, body = ChargeReceipt), (status = 401),
+              (status = 422, description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
 pub async fn charge(
     State(state): State<AppState>,
     user: AuthUser,
@@ -66,9 +66,9 @@ pub async fn charge(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/wallet/transactions", tag = "wallet", params(PageQuery),
+#[utoipa::path(get, path = "/wallet/transactions", tag = "wallet", params(PageQuery),
     description = "The ledger, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<Transaction>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<Transaction>), (status = 401), (status = 422)))]
 pub async fn transactions(
     State(state): State<AppState>,
     user: AuthUser,

@@ -134,11 +134,21 @@ async fn openapi_describes_every_contract_path() {
             "missing {method} {path}"
         );
     }
-    let conflict = &paths["/api/v1/reservations"]["post"]["responses"]["409"]["content"];
-    assert!(
-        conflict.get("application/problem+json").is_some(),
-        "errors are problem documents: {conflict}"
-    );
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = response["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{method} {path} {status} is a problem document"
+                    );
+                    assert!(!response["description"].as_str().unwrap().is_empty());
+                }
+            }
+        }
+    }
     let text = doc.to_string();
     for code in [
         "QUEUE_UNAVAILABLE",
