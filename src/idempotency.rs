@@ -79,7 +79,7 @@ impl IntoResponse for Stored {
 
 /// What an idempotent call produced: a fresh result, or the stored first answer.
 #[derive(Debug)]
-pub enum Outcome<T> {
+pub enum Replayable<T> {
     Fresh(T),
     Replay(Stored),
 }

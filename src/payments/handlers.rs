@@ -14,7 +14,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::extract::{IdempotencyKey, Json, Path};
-use crate::idempotency::{IdemKey, Outcome};
+use crate::idempotency::{IdemKey, Replayable};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,7 +60,7 @@ pub async fn pay(
         }
     };
     Ok(match outcome {
-        Outcome::Fresh(paid) => {
+        Replayable::Fresh(paid) => {
             metrics::counter!("encore_payments_total", "result" => "paid").increment(1);
             // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
             if let Err(e) = state.queue.finish(user.0, paid.concert_id, now).await {
@@ -68,7 +68,7 @@ pub async fn pay(
             }
             (StatusCode::CREATED, JsonOut(paid.payment)).into_response()
         }
-        Outcome::Replay(stored) => stored.into_response(),
+        Replayable::Replay(stored) => stored.into_response(),
     })
 }
 

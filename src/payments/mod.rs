@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::clock::{self, Millis};
 use crate::error::Result;
-use crate::idempotency::{IdemKey, Outcome};
+use crate::idempotency::{IdemKey, Replayable};
 use crate::money::Money;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -45,6 +45,6 @@ pub trait PaymentStore: Send + Sync {
         reservation_id: Uuid,
         now: Millis,
         idem: Option<&IdemKey>,
-    ) -> Result<Outcome<Paid>>;
+    ) -> Result<Replayable<Paid>>;
     async fn payment(&self, id: Uuid, user_id: Uuid) -> Result<Option<Payment>>;
 }

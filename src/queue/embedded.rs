@@ -1,16 +1,17 @@
-//! The embedded waiting queue: every concert's line (see `line.rs`) in this process, under one
-//! short lock. On graceful shutdown the lines are written to the database and read back at start.
+//! The embedded waiting queue: every concert's line (see `line.rs`) in this process, each under
+//! its own short lock, so one concert's flash crowd never waits on another's. On graceful
+//! shutdown the lines are written to the database and read back at start.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::line::{Line, Place, Saved};
+use super::line::{Line, Place, SavedTicket};
 use super::notify::Notifier;
 use super::token::{TicketId, TokenCodec};
 use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket};
@@ -25,7 +26,9 @@ const BUDGET: usize = 10_000;
 pub struct EmbeddedQueue {
     codec: TokenCodec,
     config: QueueConfig,
-    lines: Mutex<HashMap<Uuid, Line>>,
+    /// Concert → its line. The map's lock is held only to find a line (or add one); work on a
+    /// line holds that line's lock alone.
+    lines: RwLock<HashMap<Uuid, Arc<Mutex<Line>>>>,
     notifier: Notifier,
     store: Arc<dyn SystemStore>,
 }
@@ -41,7 +44,7 @@ impl EmbeddedQueue {
         let queue = EmbeddedQueue {
             codec,
             config,
-            lines: Mutex::default(),
+            lines: RwLock::default(),
             notifier: Notifier::default(),
             store,
         };
@@ -58,6 +61,23 @@ impl EmbeddedQueue {
             }
         }
         Ok(queue)
+    }
+
+    fn line(&self, concert_id: Uuid) -> Option<Arc<Mutex<Line>>> {
+        self.lines.read().get(&concert_id).cloned()
+    }
+
+    fn line_or_new(&self, concert_id: Uuid) -> Arc<Mutex<Line>> {
+        if let Some(line) = self.line(concert_id) {
+            return line;
+        }
+        self.lines.write().entry(concert_id).or_default().clone()
+    }
+
+    /// Every line, so that work over all of them holds no more than one line's lock at a time.
+    fn all_lines(&self) -> Vec<(Uuid, Arc<Mutex<Line>>)> {
+        let lines = self.lines.read();
+        lines.iter().map(|(&id, line)| (id, line.clone())).collect()
     }
 
     /// Where a ticket stands, read under the lock; a new ticket's token is signed after the lock
@@ -88,26 +108,27 @@ impl EmbeddedQueue {
         f: impl FnOnce(&mut Line, Uuid, TicketId) -> T,
     ) -> Result<T> {
         let (concert_id, id) = self.codec.decode(token)?;
-        let mut lines = self.lines.lock();
-        let line = lines.get_mut(&concert_id).ok_or(Error::QueueTokenExpired)?;
-        self.maintain(line, concert_id, now);
+        let line = self.line(concert_id).ok_or(Error::QueueTokenExpired)?;
+        let mut line = line.lock();
+        self.maintain(&mut line, concert_id, now);
         if line.place(id).is_none() {
             return Err(Error::QueueTokenExpired);
         }
-        Ok(f(line, concert_id, id))
+        Ok(f(&mut line, concert_id, id))
     }
 
     fn snapshot(&self) -> Snapshot {
-        let lines = self.lines.lock();
         Snapshot {
-            lines: lines
-                .iter()
-                .map(|(&concert_id, line)| SavedLine {
+            lines: self
+                .all_lines()
+                .into_iter()
+                .map(|(concert_id, line)| SnapshotLine {
                     concert_id,
                     tickets: line
+                        .lock()
                         .saved()
                         .into_iter()
-                        .map(|t| SavedTicket {
+                        .map(|t| SnapshotTicket {
                             id: format!("{:032x}", t.id),
                             user_id: t.user,
                             active: t.active,
@@ -120,16 +141,16 @@ impl EmbeddedQueue {
     }
 
     fn restore(&self, snapshot: Snapshot, now: Millis) -> usize {
-        let mut lines = self.lines.lock();
         let mut count = 0;
         for saved in snapshot.lines {
-            let line = lines.entry(saved.concert_id).or_default();
+            let line = self.line_or_new(saved.concert_id);
+            let mut line = line.lock();
             for t in saved.tickets {
                 let Ok(id) = TicketId::from_str_radix(&t.id, 16) else {
                     continue;
                 };
                 line.restore(
-                    Saved {
+                    SavedTicket {
                         id,
                         user: t.user_id,
                         active: t.active,
@@ -147,18 +168,18 @@ impl EmbeddedQueue {
 
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
-    lines: Vec<SavedLine>,
+    lines: Vec<SnapshotLine>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SavedLine {
+struct SnapshotLine {
     concert_id: Uuid,
     /// Active ones first, then waiters in join order.
-    tickets: Vec<SavedTicket>,
+    tickets: Vec<SnapshotTicket>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SavedTicket {
+struct SnapshotTicket {
     id: String,
     user_id: Uuid,
     active: bool,
@@ -171,18 +192,18 @@ impl Queue for EmbeddedQueue {
     async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
         let fresh = TokenCodec::new_id();
         let (id, created, standing) = {
-            let mut lines = self.lines.lock();
-            let line = lines.entry(concert_id).or_default();
-            self.maintain(line, concert_id, now);
+            let line = self.line_or_new(concert_id);
+            let mut line = line.lock();
+            self.maintain(&mut line, concert_id, now);
             let (id, created) = match line.ticket_of(user_id) {
                 Some(id) => (id, false),
                 None => {
                     line.join(fresh, user_id, now, &self.config);
-                    self.maintain(line, concert_id, now);
+                    self.maintain(&mut line, concert_id, now);
                     (fresh, true)
                 }
             };
-            let standing = Self::standing(line, id, now)
+            let standing = Self::standing(&line, id, now)
                 .ok_or_else(|| Error::internal("ticket lost on join"))?;
             (id, created, standing)
         };
@@ -221,10 +242,11 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn finish(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<()> {
-        let mut lines = self.lines.lock();
-        if let Some(line) = lines.get_mut(&concert_id)
-            && let Some(id) = line.ticket_of(user_id)
-        {
+        let Some(line) = self.line(concert_id) else {
+            return Ok(());
+        };
+        let mut line = line.lock();
+        if let Some(id) = line.ticket_of(user_id) {
             line.remove(id);
             line.maintain(now, &self.config, BUDGET);
             self.notifier.bump(concert_id);
@@ -233,9 +255,8 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn tick(&self, now: Millis) -> Result<()> {
-        let mut lines = self.lines.lock();
-        for (&concert_id, line) in lines.iter_mut() {
-            self.maintain(line, concert_id, now);
+        for (concert_id, line) in self.all_lines() {
+            self.maintain(&mut line.lock(), concert_id, now);
         }
         Ok(())
     }
@@ -245,13 +266,16 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn sizes(&self) -> Result<Vec<QueueSize>> {
-        let lines = self.lines.lock();
-        Ok(lines
-            .iter()
-            .map(|(&concert_id, l)| QueueSize {
-                concert_id,
-                waiting: l.waiting_count(),
-                active: u64::from(l.active_count()),
+        Ok(self
+            .all_lines()
+            .into_iter()
+            .map(|(concert_id, line)| {
+                let line = line.lock();
+                QueueSize {
+                    concert_id,
+                    waiting: line.waiting_count(),
+                    active: u64::from(line.active_count()),
+                }
             })
             .collect())
     }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::QueueConfig;
 use super::fenwick::Fenwick;
-use super::growth::{ChunkedDeque, ShardKey, ShardedMap};
+use super::growth::{ShardKey, ShardedMap};
 use super::rate::AdmissionRate;
 use super::token::TicketId;
 use crate::clock::Millis;
@@ -67,7 +67,7 @@ pub enum Place {
 
 /// A ticket as a snapshot keeps it: `at` as in `Entry`.
 #[derive(Debug, Clone, Copy)]
-pub struct Saved {
+pub struct SavedTicket {
     pub id: TicketId,
     pub user: Uuid,
     pub active: bool,
@@ -83,7 +83,7 @@ pub struct Line {
     waiting: Fenwick,
     waiting_count: u64,
     /// Join order; tickets that left are skipped when they reach the front.
-    order: ChunkedDeque<Tid>,
+    order: VecDeque<Tid>,
     /// Admission order, which with one TTL is also expiry order.
     active: VecDeque<(Millis, Tid)>,
     active_count: u32,
@@ -249,6 +249,7 @@ impl Line {
         let waiting: Vec<Tid> = self
             .order
             .iter()
+            .copied()
             .filter(|t| self.tickets.get(t).is_some_and(|e| !e.active))
             .collect();
         self.base = self.next_seq();
@@ -264,14 +265,14 @@ impl Line {
     }
 
     /// Every live ticket, waiting ones in join order, for the shutdown snapshot.
-    pub fn saved(&self) -> Vec<Saved> {
-        let mut all: Vec<(u64, Saved)> = self
+    pub fn saved(&self) -> Vec<SavedTicket> {
+        let mut all: Vec<(u64, SavedTicket)> = self
             .tickets
             .iter()
             .map(|(&tid, e)| {
                 (
                     e.seq,
-                    Saved {
+                    SavedTicket {
                         id: tid.into(),
                         user: e.user,
                         active: e.active,
@@ -286,7 +287,7 @@ impl Line {
 
     /// Puts a saved ticket back; waiters get a fresh heartbeat, so downtime does not count
     /// against their idle timeout.
-    pub fn restore(&mut self, t: Saved, now: Millis, cfg: &QueueConfig) {
+    pub fn restore(&mut self, t: SavedTicket, now: Millis, cfg: &QueueConfig) {
         if t.active {
             let tid = Tid::from(t.id);
             let seq = self.next_seq();
@@ -408,7 +409,8 @@ mod tests {
         line.join(1, Uuid::now_v7(), 0, &cfg);
         line.maintain(0, &cfg, 100);
         // One fan joins each millisecond and is admitted once the one before is done: the idle
-        // heap stays short (deadlines pass), but each join used to leave a Fenwick slot behind.
+        // heap stays short (deadlines pass) while every join leaves a zero slot in the Fenwick
+        // tree, which compaction must reclaim.
         for i in 0..100_000u128 {
             let now = i as Millis;
             line.join(10 + i, Uuid::now_v7(), now, &cfg);

@@ -10,6 +10,8 @@ pub mod fenwick;
 pub mod growth;
 pub mod handlers;
 pub mod line;
+#[cfg(test)]
+mod line_model;
 pub mod notify;
 pub mod rate;
 pub mod redis;

@@ -187,11 +187,28 @@ impl Ctx {
 /// the concert's admission rate.
 struct Answer {
     code: i64,
-    text: String,
+    /// The script's second value for this call: the owner for a gate check, the ticket the user
+    /// already holds for a join, otherwise empty. Read it through `owner` or `existing_ticket`.
+    second: String,
     rate: AdmissionRate,
 }
 
 impl Answer {
+    /// A gate check's ticket owner.
+    fn owner(&self) -> Result<Uuid> {
+        Uuid::parse_str(&self.second).map_err(|_| Error::internal("ticket without owner in Redis"))
+    }
+
+    /// A join's answer: the ticket the user already had in line, if any.
+    fn existing_ticket(&self) -> Result<Option<TicketId>> {
+        if self.second.is_empty() {
+            return Ok(None);
+        }
+        TicketId::from_str_radix(&self.second, 16)
+            .map(Some)
+            .map_err(|_| Error::internal("bad ticket id from Redis"))
+    }
+
     /// WAITING at a position, ACTIVE until a time, or gone (`QUEUE_TOKEN_EXPIRED`).
     fn standing(&self, now: Millis) -> Result<Standing> {
         match self.code {
@@ -231,13 +248,13 @@ fn answer(code: Value, field: Value, rate: AdmissionRate) -> Result<Answer> {
     let Value::Int(code) = code else {
         return Err(Error::internal("bad standing from Redis"));
     };
-    let text = match field {
+    let second = match field {
         Value::BulkString(b) => {
             String::from_utf8(b).map_err(|_| Error::internal("bad text from Redis"))?
         }
         _ => String::new(),
     };
-    Ok(Answer { code, text, rate })
+    Ok(Answer { code, second, rate })
 }
 
 /// A call waiting for its concert's batcher: its two script arguments, and where its part of
@@ -456,13 +473,9 @@ impl Queue for RedisQueue {
         let args = [user_id.to_string(), format!("{id:032x}")];
         let a = batched(&state.joins, args, now).await?;
         // A user already in line gets their ticket back; otherwise the new one went in.
-        let (id, created) = match a.text.as_str() {
-            "" => (id, true),
-            old => (
-                TicketId::from_str_radix(old, 16)
-                    .map_err(|_| Error::internal("bad ticket id from Redis"))?,
-                false,
-            ),
+        let (id, created) = match a.existing_ticket()? {
+            None => (id, true),
+            Some(old) => (old, false),
         };
         // The registry lets every instance's tick find the line; once per concert is enough.
         if !state.registered.load(Ordering::Relaxed) {
@@ -487,8 +500,7 @@ impl Queue for RedisQueue {
             return Err(Error::QueueTokenExpired);
         }
         Ok(GateTicket {
-            user_id: Uuid::parse_str(&a.text)
-                .map_err(|_| Error::internal("ticket without owner in Redis"))?,
+            user_id: a.owner()?,
             concert_id: concert,
             active: a.code < 0,
         })

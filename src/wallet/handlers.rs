@@ -12,7 +12,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::extract::{IdempotencyKey, Json, Query};
-use crate::idempotency::{IdemKey, Outcome};
+use crate::idempotency::{IdemKey, Replayable};
 use crate::money::Money;
 use crate::page::{Page, PageQuery};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -61,8 +61,8 @@ pub async fn charge(
         .charge(user.0, Money(body.amount), clock::now(), idem.as_ref())
         .await?;
     Ok(match outcome {
-        Outcome::Fresh(receipt) => JsonOut(receipt).into_response(),
-        Outcome::Replay(stored) => stored.into_response(),
+        Replayable::Fresh(receipt) => JsonOut(receipt).into_response(),
+        Replayable::Replay(stored) => stored.into_response(),
     })
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
-use crate::idempotency::{IdemKey, Outcome};
+use crate::idempotency::{IdemKey, Replayable};
 use crate::money::Money;
 use crate::page::{Page, PageRequest};
 
@@ -77,6 +77,6 @@ pub trait WalletStore: Send + Sync {
         amount: Money,
         now: Millis,
         idem: Option<&IdemKey>,
-    ) -> Result<Outcome<ChargeReceipt>>;
+    ) -> Result<Replayable<ChargeReceipt>>;
     async fn transactions(&self, user_id: Uuid, page: PageRequest) -> Result<Page<Transaction>>;
 }

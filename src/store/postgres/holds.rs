@@ -25,18 +25,18 @@ const MAX_BATCH: usize = 64;
 
 /// How a hold ended, as `encore_hold` answers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum HoldOutcome {
     Held,
     SeatUnavailable,
     HoldLimitReached,
 }
 
-impl Outcome {
+impl HoldOutcome {
     fn parse(s: &str) -> Result<Self> {
         match s {
-            "HELD" => Ok(Outcome::Held),
-            "SEAT_UNAVAILABLE" => Ok(Outcome::SeatUnavailable),
-            "HOLD_LIMIT_REACHED" => Ok(Outcome::HoldLimitReached),
+            "HELD" => Ok(HoldOutcome::Held),
+            "SEAT_UNAVAILABLE" => Ok(HoldOutcome::SeatUnavailable),
+            "HOLD_LIMIT_REACHED" => Ok(HoldOutcome::HoldLimitReached),
             other => Err(Error::internal(format!("encore_hold answered {other}"))),
         }
     }
@@ -44,7 +44,7 @@ impl Outcome {
 
 struct Pending {
     req: HoldRequest,
-    reply: oneshot::Sender<Result<Outcome>>,
+    reply: oneshot::Sender<Result<HoldOutcome>>,
 }
 
 /// The queue of holds waiting for a batch; one per store.
@@ -64,7 +64,7 @@ impl HoldBatches {
         HoldBatches { pool, slots, tx }
     }
 
-    pub(crate) async fn hold(&self, req: &HoldRequest) -> Result<Outcome> {
+    pub(crate) async fn hold(&self, req: &HoldRequest) -> Result<HoldOutcome> {
         // A free slot means no batch is waiting for one: this hold is a batch of one, made by
         // the caller itself. Handing it to the batch task would cost two task switches, and in a
         // crowd on one seat every other click waits for this one (`reservations/taken.rs`).
@@ -162,7 +162,7 @@ fn conflict(e: &sqlx::Error) -> bool {
 async fn call_many(
     pool: &PgPool,
     reqs: &[&HoldRequest],
-) -> std::result::Result<Vec<Outcome>, sqlx::Error> {
+) -> std::result::Result<Vec<HoldOutcome>, sqlx::Error> {
     fn col<T>(reqs: &[&HoldRequest], f: impl Fn(&HoldRequest) -> T) -> Vec<T> {
         reqs.iter().map(|r| f(r)).collect()
     }
@@ -190,6 +190,6 @@ async fn call_many(
     }
     answers
         .iter()
-        .map(|a| Outcome::parse(a).map_err(|e| sqlx::Error::Protocol(e.to_string())))
+        .map(|a| HoldOutcome::parse(a).map_err(|e| sqlx::Error::Protocol(e.to_string())))
         .collect()
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Postgres};
 
-use self::holds::{HoldBatches, Outcome};
+use self::holds::{HoldBatches, HoldOutcome};
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
 use crate::reservations::{HoldRequest, Reservation};
@@ -25,9 +25,9 @@ impl SqlStore<Postgres> {
             .as_ref()
             .ok_or_else(|| Error::internal("PostgreSQL store without hold batches"))?;
         match batches.hold(r).await? {
-            Outcome::Held => Ok(super::sql::held(r)),
-            Outcome::HoldLimitReached => Err(Error::HoldLimitReached),
-            Outcome::SeatUnavailable => Err(Error::SeatUnavailable),
+            HoldOutcome::Held => Ok(super::sql::held(r)),
+            HoldOutcome::HoldLimitReached => Err(Error::HoldLimitReached),
+            HoldOutcome::SeatUnavailable => Err(Error::SeatUnavailable),
         }
     }
 

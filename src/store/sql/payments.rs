@@ -97,8 +97,8 @@ macro_rules! impl_payment_store {
                 reservation_id: uuid::Uuid,
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
-            ) -> $crate::error::Result<$crate::idempotency::Outcome<$crate::payments::Paid>> {
-                use $crate::idempotency::{Outcome, Stored};
+            ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::payments::Paid>> {
+                use $crate::idempotency::{Replayable, Stored};
                 let mut tx = self.write.begin().await?;
                 // The time of the payment is when it gets the database, not when it asked: a
                 // payment that waited for the writer past `heldUntil` must not sell the seat.
@@ -106,7 +106,7 @@ macro_rules! impl_payment_store {
                 if let Some(idem) = idem
                     && let Some(answer) = Self::idem_claim(&mut tx, user_id, idem, now).await?
                 {
-                    return Ok(Outcome::Replay(answer));
+                    return Ok(Replayable::Replay(answer));
                 }
                 // Read inside the transaction: a second pooled connection per payment could exhaust
                 // the pool under a burst and deadlock it.
@@ -133,7 +133,7 @@ macro_rules! impl_payment_store {
                     Self::idem_store(&mut tx, user_id, idem, &answer).await?;
                 }
                 tx.commit().await?;
-                Ok(Outcome::Fresh($crate::payments::Paid { payment, concert_id }))
+                Ok(Replayable::Fresh($crate::payments::Paid { payment, concert_id }))
             }
 
             async fn payment(

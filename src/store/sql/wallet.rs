@@ -85,7 +85,7 @@ macro_rules! impl_wallet_store {
                 idem: Option<&$crate::idempotency::IdemKey>,
                 err: $crate::error::Error,
                 now: i64,
-            ) -> $crate::error::Result<$crate::idempotency::Outcome<T>> {
+            ) -> $crate::error::Result<$crate::idempotency::Replayable<T>> {
                 let Some(idem) = idem.filter(|_| $crate::idempotency::is_replayable(&err)) else {
                     return Err(err);
                 };
@@ -109,7 +109,7 @@ macro_rules! impl_wallet_store {
                 }
                 Self::idem_existing(&self.write, user_id, idem)
                     .await
-                    .map($crate::idempotency::Outcome::Replay)
+                    .map($crate::idempotency::Replayable::Replay)
             }
 
             async fn charge_in(
@@ -161,13 +161,13 @@ macro_rules! impl_wallet_store {
                 amount: $crate::money::Money,
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
-            ) -> $crate::error::Result<$crate::idempotency::Outcome<$crate::wallet::ChargeReceipt>> {
-                use $crate::idempotency::{Outcome, Stored};
+            ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::wallet::ChargeReceipt>> {
+                use $crate::idempotency::{Replayable, Stored};
                 let mut tx = self.write.begin().await?;
                 if let Some(idem) = idem
                     && let Some(answer) = Self::idem_claim(&mut tx, user_id, idem, now).await?
                 {
-                    return Ok(Outcome::Replay(answer));
+                    return Ok(Replayable::Replay(answer));
                 }
                 let receipt = match Self::charge_in(&mut tx, user_id, amount, now).await {
                     Ok(r) => r,
@@ -181,7 +181,7 @@ macro_rules! impl_wallet_store {
                     Self::idem_store(&mut tx, user_id, idem, &answer).await?;
                 }
                 tx.commit().await?;
-                Ok(Outcome::Fresh(receipt))
+                Ok(Replayable::Fresh(receipt))
             }
 
             async fn transactions(
