@@ -50,7 +50,8 @@ start() {
   command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx; }
   for p in "$port" "${instances[@]}"; do
     if listening "$p"; then
-      echo "port $p is in use; choose others with ENCORE_CLUSTER_PORT (nginx on it, instances on the next three)" >&2
+      echo "port $p is in use; choose others with ENCORE_CLUSTER_PORT" \
+        "(nginx on it, the instances on the next three)" >&2
       exit 1
     fi
   done
