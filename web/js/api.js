@@ -15,6 +15,7 @@ export class ApiError extends Error {
     super(detail || code);
     this.status = status;
     this.code = code;
+    this.detail = detail || null;
   }
 }
 

@@ -85,6 +85,8 @@ export default {
   'checkout.price': 'Price',
   'checkout.balance': 'Your balance',
   'checkout.after': 'Balance after paying',
+  'checkout.short': 'Still needed to pay',
+  'checkout.payBlocked': 'Paying opens once your balance covers the total: top up at least {amount} above.',
   'checkout.countdown': 'Seat held for',
   'checkout.countdownLabel': '{time} left',
   'checkout.pay': 'Pay {price}',
@@ -119,6 +121,8 @@ export default {
   'wallet.col.after': 'Balance after',
   'wallet.quick': 'Add {amount}',
   'wallet.invalidAmount': 'Enter a whole number of won, 1 or more.',
+  'wallet.limit': 'Up to {max} per top-up.',
+  'wallet.tooMuch': 'You can top up at most {max} at a time. Please enter a smaller amount.',
 
   'tickets.title': 'My tickets',
   'tickets.empty': 'You have no tickets yet.',

@@ -84,6 +84,8 @@ export default {
   'checkout.price': '가격',
   'checkout.balance': '내 잔액',
   'checkout.after': '결제 후 잔액',
+  'checkout.short': '결제에 부족한 금액',
+  'checkout.payBlocked': '잔액이 결제 금액보다 적어서 아직 결제할 수 없어요. 위에서 {amount} 이상 충전하세요.',
   'checkout.countdown': '좌석 유지 남은 시간',
   'checkout.countdownLabel': '{time} 남음',
   'checkout.pay': '{price} 결제하기',
@@ -118,6 +120,8 @@ export default {
   'wallet.col.after': '거래 후 잔액',
   'wallet.quick': '{amount} 추가',
   'wallet.invalidAmount': '1원 이상의 정수 금액을 입력하세요.',
+  'wallet.limit': '한 번에 {max}까지 충전할 수 있어요.',
+  'wallet.tooMuch': '한 번에 최대 {max}까지 충전할 수 있어요. 더 적은 금액을 입력하세요.',
 
   'tickets.title': '내 티켓',
   'tickets.empty': '아직 예매한 티켓이 없어요.',

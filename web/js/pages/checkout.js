@@ -45,26 +45,39 @@ export async function pageCheckout(ctx, main, [rid]) {
   const schedule = cache.schedules.get(r.scheduleId);
   let balance = wallet.balance;
   const balanceEl = h('dd', { id: 'checkout-balance' });
-  const afterEl = h('dd');
+  const afterLabel = h('dt');
+  const afterEl = h('dd', { id: 'checkout-after' });
+  // Why Pay is disabled, beside it (and named by it for screen readers).
+  const payNote = h('p', { class: 'pay-note', id: 'pay-note', hidden: true });
   const cdValue = h('span', { class: 'countdown-value', id: 'countdown' });
   const countdown = h('div', { class: 'countdown', role: 'timer', 'aria-label': t('checkout.countdown') },
     h('span', { class: 'label' }, t('checkout.countdown')), cdValue);
-  const payBtn = h('button', { type: 'button', class: 'button primary big', id: 'pay' }, t('checkout.pay', { price: money(r.price) }));
+  const payBtn = h('button', {
+    type: 'button', class: 'button primary big', id: 'pay', 'aria-describedby': 'pay-note',
+  }, t('checkout.pay', { price: money(r.price) }));
   const cancelBtn = h('button', { type: 'button', class: 'button', id: 'cancel-hold' }, t('checkout.cancel'));
   const topup = h('div', { class: 'topup-slot' });
 
+  let paying = false;
+  let over = false;
+  // Pay is offered only when the balance covers the price; the shortfall is said, never a negative balance.
+  const syncPay = () => { payBtn.disabled = paying || over || balance < r.price; };
   const renderBalance = (force = false) => {
+    const short = r.price - balance;
     balanceEl.textContent = money(balance);
-    afterEl.textContent = money(balance - r.price);
-    afterEl.classList.toggle('negative', balance < r.price);
+    afterLabel.textContent = short > 0 ? t('checkout.short') : t('checkout.after');
+    afterEl.textContent = money(Math.abs(short));
+    afterEl.classList.toggle('short', short > 0);
+    payNote.hidden = short <= 0;
+    payNote.textContent = short > 0 ? t('checkout.payBlocked', { amount: money(short) }) : '';
+    syncPay();
     topup.replaceChildren();
-    if (balance < r.price || force) {
-      const short = Math.max(1, r.price - balance);
+    if (short > 0 || force) {
       topup.append(h('section', { class: 'panel panel--warn', 'aria-labelledby': 'topup-title' },
         h('h2', { id: 'topup-title' }, t('wallet.charge')),
         h('p', null, t('checkout.notEnough', { amount: money(short) })),
         chargeForm(ctx, {
-          suggested: Math.ceil(short / 10000) * 10000,
+          suggested: Math.ceil(Math.max(1, short) / 10000) * 10000,
           onCharged: (res) => { balance = res.balance; renderBalance(); payBtn.focus(); },
         })));
     }
@@ -81,18 +94,17 @@ export async function pageCheckout(ctx, main, [rid]) {
     h('section', { class: 'panel' },
       h('dl', { class: 'facts' },
         h('div', null, h('dt', null, t('checkout.balance')), balanceEl),
-        h('div', null, h('dt', null, t('checkout.after')), afterEl))),
+        h('div', null, afterLabel, afterEl))),
     topup,
-    h('div', { class: 'actions' }, payBtn, cancelBtn));
+    h('div', { class: 'actions' }, payBtn, cancelBtn),
+    payNote);
   renderBalance();
 
   // ---- countdown to heldUntil
   const until = Date.parse(r.heldUntil);
   const firstLeft = Math.ceil((until - Date.now()) / 1000);
   let warned = firstLeft <= 60;
-  let paying = false;
   let expiredWhilePaying = false;
-  let over = false;
   const backToSeats = (text) => {
     over = true;
     clearInterval(iv);
@@ -119,7 +131,7 @@ export async function pageCheckout(ctx, main, [rid]) {
   // ---- pay: one Idempotency-Key per intent, kept across retries and double clicks
   let payKey = uuid();
   payBtn.addEventListener('click', async () => {
-    if (paying || over) return;
+    if (paying || over || payBtn.disabled) return;
     paying = true;
     payBtn.disabled = true;
     cancelBtn.disabled = true;
@@ -158,7 +170,7 @@ export async function pageCheckout(ctx, main, [rid]) {
     }
     paying = false;
     if (expiredWhilePaying) { backToSeats(t('checkout.expired', { n: r.seatNumber })); return; }
-    payBtn.disabled = false;
+    syncPay();
     cancelBtn.disabled = false;
     payBtn.textContent = t('checkout.pay', { price: money(r.price) });
   });
@@ -181,7 +193,7 @@ export async function pageCheckout(ctx, main, [rid]) {
       fail(ctx, e);
     }
     cancelBtn.disabled = false;
-    payBtn.disabled = false;
+    syncPay();
     cancelBtn.textContent = t('checkout.cancel');
   });
 }

@@ -7,28 +7,60 @@ import { notify } from '../notice.js';
 import { fail } from '../errors.js';
 import { requireUser } from '../router.js';
 
-/** Amount input and "Top up" button. One Idempotency-Key per intent (same amount), kept on retries. */
+/** The largest single top-up: the server's default ENCORE_MAX_CHARGE. */
+export const MAX_CHARGE = 10_000_000;
+
+/** The largest top-up a 422 names ("… from 1 to N"), when the server is set to another than ours. */
+function maxFromDetail(err) {
+  const m = /from 1 to (\d+)/.exec(err.detail || '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Amount input and "Top up" button. One Idempotency-Key per intent (same amount), kept on retries.
+ * The form checks the amount itself (novalidate), so the fan reads our sentence, in their
+ * language, under the field rather than the browser's bubble.
+ */
 export function chargeForm(ctx, { suggested = 50000, onCharged, quick = false }) {
   const id = `amount-${Math.random().toString(36).slice(2, 8)}`;
   const input = h('input', {
-    id, name: 'amount', type: 'number', inputmode: 'numeric', min: '1', step: '1', required: true, value: String(suggested),
+    id, name: 'amount', type: 'number', inputmode: 'numeric', min: '1', max: String(MAX_CHARGE), step: '1', required: true,
+    value: String(Math.min(suggested, MAX_CHARGE)), 'aria-describedby': `${id}-hint`,
   });
+  const limitText = t('wallet.limit', { max: money(MAX_CHARGE) });
+  const hint = h('p', { class: 'field-hint', id: `${id}-hint` }, limitText);
   const btn = h('button', { type: 'submit', class: 'button primary' }, t('wallet.charge'));
   let key = uuid();
   let keyAmount = null;
   let busy = false;
-  const form = h('form', { class: 'charge-form' },
+  const form = h('form', { class: 'charge-form', novalidate: true },
     h('label', { for: id }, t('wallet.amount')),
     h('div', { class: 'row' }, input, btn),
+    hint,
     quick ? h('div', { class: 'quick' }, [10000, 50000, 100000].map((n) => h('button', {
       type: 'button', class: 'button small',
       onclick: () => { input.value = String((parseInt(input.value, 10) || 0) + n); input.focus(); },
     }, t('wallet.quick', { amount: money(n) })))) : null);
+  const invalid = (text) => {
+    input.setAttribute('aria-invalid', 'true');
+    hint.textContent = text;
+    hint.classList.add('field-hint--error');
+    notify(text, 'error');
+    input.focus();
+  };
+  const valid = () => {
+    input.removeAttribute('aria-invalid');
+    hint.textContent = limitText;
+    hint.classList.remove('field-hint--error');
+  };
+  input.addEventListener('input', valid);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (busy) return;
     const amount = Number(input.value);
-    if (!Number.isInteger(amount) || amount < 1) { notify(t('wallet.invalidAmount'), 'error'); input.focus(); return; }
+    if (!input.value.trim() || !Number.isInteger(amount) || amount < 1) { invalid(t('wallet.invalidAmount')); return; }
+    if (amount > MAX_CHARGE) { invalid(t('wallet.tooMuch', { max: money(MAX_CHARGE) })); return; }
+    valid();
     if (keyAmount !== null && keyAmount !== amount) key = uuid(); // another amount is another intent
     keyAmount = amount;
     busy = true;
@@ -43,7 +75,9 @@ export function chargeForm(ctx, { suggested = 50000, onCharged, quick = false })
       if (onCharged) onCharged(res);
     } catch (e) {
       if (!isTransient(e)) { key = uuid(); keyAmount = null; }
-      fail(ctx, e);
+      // The amount is all a fan types here, so a VALIDATION_FAILED is about its range.
+      if (e.code === 'VALIDATION_FAILED' && ctx.alive()) invalid(t('wallet.tooMuch', { max: money(maxFromDetail(e) || MAX_CHARGE) }));
+      else fail(ctx, e);
     } finally {
       busy = false;
       if (btn.isConnected) { btn.disabled = false; btn.textContent = t('wallet.charge'); }
