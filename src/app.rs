@@ -16,6 +16,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
+use crate::catalogue::plan::Layout;
+use crate::catalogue::seat_states::SeatStates;
+use crate::catalogue::seatmap::SeatMaps;
 use crate::catalogue::{Concert, Schedule};
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -70,6 +73,12 @@ pub struct Shared {
     /// exist, and the cache's scan resistance keeps such one-off ids from evicting live ones.
     concerts: Arc<Cache<Uuid, Option<Arc<Concert>>>>,
     schedules: Arc<Cache<Uuid, Option<Schedule>>>,
+    /// Each schedule's numbered plan; immutable once the schedule exists.
+    layouts: Arc<Cache<Uuid, Option<Arc<Layout>>>>,
+    /// Every schedule's place states, for maps, counts and best-available picks.
+    pub seat_states: SeatStates,
+    /// Encoded seat maps, one per schedule.
+    pub seat_maps: SeatMaps,
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
@@ -93,7 +102,20 @@ impl Shared {
     /// Concurrent misses share one read, as for concerts.
     pub async fn schedule(&self, id: Uuid) -> Result<Schedule> {
         self.schedules
-            .get_or_insert_async(&id, self.store.schedule(id, clock::now()))
+            .get_or_insert_async(&id, self.store.schedule(id))
+            .await?
+            .ok_or(Error::ScheduleNotFound)
+    }
+
+    /// A schedule's numbered plan. Concurrent misses share one read, as for concerts.
+    pub async fn layout(&self, id: Uuid) -> Result<Arc<Layout>> {
+        self.layouts
+            .get_or_insert_async(&id, async {
+                match self.store.plan(id).await? {
+                    Some(plan) => Ok::<_, Error>(Some(Arc::new(plan.layout()?))),
+                    None => Ok(None),
+                }
+            })
             .await?
             .ok_or(Error::ScheduleNotFound)
     }
@@ -157,6 +179,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .await
             .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
+        let seat_states = SeatStates::new(store.clone());
         let state = AppState(Arc::new(Shared {
             store,
             queue,
@@ -165,6 +188,9 @@ impl Application {
             auth_cache: Arc::new(Cache::new(AUTH_CACHE_USERS)),
             concerts: Arc::new(Cache::new(10_000)),
             schedules: Arc::new(Cache::new(100_000)),
+            layouts: Arc::new(Cache::new(2_000)),
+            seat_states,
+            seat_maps: SeatMaps::default(),
             taken: TakenSeats::default(),
             metrics,
             stop: CancellationToken::new(),

@@ -73,6 +73,12 @@ pub struct Settings {
     /// Live holds per user per schedule.
     #[arg(long, env = "ENCORE_MAX_HOLDS_PER_USER", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_holds_per_user: u32,
+    /// Places in one reservation (an order), 1 to 20.
+    #[arg(long, env = "ENCORE_MAX_SEATS_PER_ORDER", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_seats_per_order: u32,
+    /// Live-held plus paid places per fan per concert, over all its schedules and queue rounds.
+    #[arg(long, env = "ENCORE_MAX_TICKETS_PER_USER", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tickets_per_user: u32,
     /// Largest single wallet charge, in won.
     #[arg(long, env = "ENCORE_MAX_CHARGE", default_value_t = 10_000_000, value_parser = clap::value_parser!(i64).range(1..=1_000_000_000_000))]
     pub max_charge: i64,

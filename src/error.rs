@@ -32,6 +32,8 @@ pub enum Error {
     SeatUnavailable,
     #[error("you already hold the maximum number of seats on this schedule")]
     HoldLimitReached,
+    #[error("this order would pass the limit of places per fan for this concert")]
+    TicketLimitReached,
     #[error("booking is not open for this schedule")]
     BookingClosed,
     #[error("reservation not found")]
@@ -102,9 +104,8 @@ impl Error {
             | ReservationNotFound | PaymentNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            SeatUnavailable | HoldLimitReached | ReservationNotHeld | AlreadyPaid => {
-                StatusCode::CONFLICT
-            }
+            SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
+            | AlreadyPaid => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
@@ -127,6 +128,7 @@ impl Error {
             SeatNotFound => "SEAT_NOT_FOUND",
             SeatUnavailable => "SEAT_UNAVAILABLE",
             HoldLimitReached => "HOLD_LIMIT_REACHED",
+            TicketLimitReached => "TICKET_LIMIT_REACHED",
             BookingClosed => "BOOKING_CLOSED",
             ReservationNotFound => "RESERVATION_NOT_FOUND",
             ReservationNotHeld => "RESERVATION_NOT_HELD",

@@ -41,8 +41,13 @@ CREATE TABLE schedules (
     starts_at BIGINT NOT NULL,
     booking_opens_at BIGINT NOT NULL,
     booking_closes_at BIGINT NOT NULL,
-    seat_count BIGINT NOT NULL CHECK (seat_count BETWEEN 1 AND 2000),
+    -- Places: seats plus standing capacity.
+    seat_count BIGINT NOT NULL CHECK (seat_count BETWEEN 1 AND 70000),
+    -- The lowest grade price.
     price BIGINT NOT NULL CHECK (price > 0),
+    -- The seating plan as JSON (src/catalogue/plan.rs): grades, sections, rows. Places are
+    -- numbered from it, seats first in plan order, then standing places; never changed.
+    plan TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     CHECK (booking_opens_at < booking_closes_at AND booking_closes_at <= starts_at)
 );
@@ -71,7 +76,10 @@ CREATE TABLE reservations (
     user_id UUID NOT NULL,
     concert_id UUID NOT NULL,
     schedule_id UUID NOT NULL,
-    seat_number BIGINT NOT NULL,
+    -- The first seat's number; NULL for standing places.
+    seat_number BIGINT,
+    -- Places in the order; `price` is their total.
+    quantity BIGINT NOT NULL CHECK (quantity >= 1),
     price BIGINT NOT NULL CHECK (price > 0),
     status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED')),
     held_until BIGINT NOT NULL,
@@ -79,13 +87,20 @@ CREATE TABLE reservations (
     confirmed_at BIGINT,
     CHECK ((status = 'CONFIRMED') = (confirmed_at IS NOT NULL))
 );
--- Backstop for "one live reservation per seat": never two HELD/CONFIRMED rows for a seat.
-CREATE UNIQUE INDEX reservations_one_live_per_seat ON reservations (schedule_id, seat_number)
-    WHERE status IN ('HELD', 'CONFIRMED');
 CREATE INDEX reservations_by_user ON reservations (user_id, id);
-CREATE INDEX reservations_by_user_schedule ON reservations (user_id, schedule_id);
+-- A fan's holds and places per concert, counted by every hold (the per-fan limits).
+CREATE INDEX reservations_by_user_concert ON reservations (user_id, concert_id);
 -- The sweeper's: only it states `held_until > 0`, so no other statement can plan through it.
 CREATE INDEX reservations_held ON reservations (held_until) WHERE status = 'HELD' AND held_until > 0;
+
+-- The places of each reservation, by number. "One live reservation per place" is the seat row's
+-- to keep: it names at most one reservation, only a free place can be taken, and only a live
+-- hold of the reservation it names can turn it SOLD.
+CREATE TABLE reservation_seats (
+    reservation_id UUID NOT NULL,
+    number BIGINT NOT NULL,
+    PRIMARY KEY (reservation_id, number)
+);
 
 CREATE TABLE payments (
     id UUID PRIMARY KEY,
@@ -119,59 +134,113 @@ CREATE TABLE queue_snapshots (
     saved_at BIGINT NOT NULL
 );
 
--- A seat hold in one round trip; the SQLite transaction in src/store/sqlite.rs runs the same
--- steps. Each statement of a PL/pgSQL function takes a fresh READ COMMITTED snapshot, so the
--- count after the user's lock sees every committed hold of that user. Lock order: the user's
--- advisory lock, then the seat row, then reservation rows.
---   1. A seat already taken answers SEAT_UNAVAILABLE without locking anything (a crowd on one
---      seat loses fast); this read only ever rejects.
---   2. The user's transaction-scoped advisory lock serialises that user's holds (it writes
---      nothing, unlike a row lock), and their live holds on the schedule are counted.
---   3. The conditional UPDATE of the seat row decides the race.
---   4. A lapsed reservation of the seat is ended, and the new one inserted.
--- Returns HELD, HOLD_LIMIT_REACHED or SEAT_UNAVAILABLE; nothing changes unless it returns HELD.
+-- A hold of one order in one round trip; the SQLite transaction in src/store/sqlite.rs runs the
+-- same steps. The order is named places (`p_seats`, numbers as text, e.g. '7,8', ascending) or
+-- `p_count` places of the range `p_lo..p_hi` (a standing section). Each statement of a PL/pgSQL
+-- function takes a fresh READ COMMITTED snapshot, so the counts after the fan's lock see every
+-- committed hold of that fan. Lock order: the fan's advisory lock, then seat rows in number
+-- order, then reservation rows.
+--   1. A named place already taken answers SEAT_UNAVAILABLE without locking anything (a crowd
+--      on one seat loses fast), or SAME:<id> when it is this fan's live hold of exactly these
+--      places, sent again. This read only ever rejects.
+--   2. The fan's transaction-scoped advisory lock serialises their holds (it writes nothing,
+--      unlike a row lock); their live holds on the schedule and their places in the concert
+--      (live holds and paid) are counted against the limits.
+--   3. The free places are locked: every named one (in number order), or the first `p_count`
+--      free ones of the range that no other transaction has locked (`SKIP LOCKED`: concurrent
+--      orders of a standing section take different places and never wait on each other). Fewer
+--      than the order needs: SEAT_UNAVAILABLE, and nothing is written.
+--   4. The places turn HELD and the reservation is written.
+-- Returns HELD:<numbers>, SAME:<reservation id>, SEAT_UNAVAILABLE, HOLD_LIMIT_REACHED or
+-- TICKET_LIMIT_REACHED; nothing changes unless it returns HELD.
+-- The fan's live hold of exactly the places `wanted` on the schedule, if there is one.
+CREATE FUNCTION encore_same_hold(p_user UUID, p_schedule UUID, wanted BIGINT[], p_now BIGINT)
+RETURNS UUID LANGUAGE sql STABLE AS $$
+    SELECT r.id FROM seats s JOIN reservations r ON r.id = s.reservation_id
+     WHERE s.schedule_id = p_schedule AND s.number = wanted[1]
+       AND s.state = 'HELD' AND s.held_until > p_now
+       AND r.user_id = p_user AND r.quantity = cardinality(wanted)
+       AND (SELECT count(*) FROM seats t
+             WHERE t.schedule_id = p_schedule AND t.number = ANY(wanted)
+               AND t.reservation_id = r.id AND t.state = 'HELD' AND t.held_until > p_now)
+           = cardinality(wanted)
+$$;
+
 CREATE FUNCTION encore_hold(
-    p_id UUID, p_user UUID, p_concert UUID, p_schedule UUID, p_seat BIGINT, p_price BIGINT,
-    p_now BIGINT, p_until BIGINT, p_max BIGINT
+    p_id UUID, p_user UUID, p_concert UUID, p_schedule UUID, p_seats TEXT, p_lo BIGINT,
+    p_hi BIGINT, p_count BIGINT, p_price BIGINT, p_now BIGINT, p_until BIGINT,
+    p_max_holds BIGINT, p_max_places BIGINT
 ) RETURNS TEXT LANGUAGE plpgsql AS $$
 DECLARE
-    live BIGINT;
+    wanted BIGINT[] := CASE WHEN p_seats = '' THEN '{}'::BIGINT[]
+                            ELSE string_to_array(p_seats, ',')::BIGINT[] END;
+    needed BIGINT := CASE WHEN p_count > 0 THEN p_count ELSE cardinality(wanted) END;
+    picked BIGINT[];
+    same UUID;
+    holds BIGINT;
+    places BIGINT;
 BEGIN
-    PERFORM 1 FROM seats
-     WHERE schedule_id = p_schedule AND number = p_seat
-       AND (state = 'SOLD' OR (state = 'HELD' AND held_until > p_now));
-    IF FOUND THEN
-        RETURN 'SEAT_UNAVAILABLE';
+    IF p_count = 0 THEN
+        PERFORM 1 FROM seats
+         WHERE schedule_id = p_schedule AND number = ANY(wanted)
+           AND (state = 'SOLD' OR (state = 'HELD' AND held_until > p_now));
+        IF FOUND THEN
+            same := encore_same_hold(p_user, p_schedule, wanted, p_now);
+            RETURN CASE WHEN same IS NULL THEN 'SEAT_UNAVAILABLE' ELSE 'SAME:' || same END;
+        END IF;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended(p_user::text, 7));
-    SELECT COUNT(*) INTO live FROM reservations
-     WHERE user_id = p_user AND schedule_id = p_schedule AND status || '' = 'HELD' AND held_until + 0 > p_now;
-    IF live >= p_max THEN
+    SELECT count(*) FILTER (WHERE schedule_id = p_schedule AND status || '' = 'HELD' AND held_until + 0 > p_now),
+           coalesce(sum(quantity) FILTER (WHERE status || '' = 'CONFIRMED'
+                                             OR (status || '' = 'HELD' AND held_until + 0 > p_now)), 0)
+      INTO holds, places
+      FROM reservations WHERE user_id = p_user AND concert_id = p_concert;
+    IF holds >= p_max_holds THEN
         RETURN 'HOLD_LIMIT_REACHED';
     END IF;
-    UPDATE seats SET state = 'HELD', held_until = p_until, reservation_id = p_id
-     WHERE schedule_id = p_schedule AND number = p_seat
-       AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= p_now));
-    IF NOT FOUND THEN
-        RETURN 'SEAT_UNAVAILABLE';
+    IF places + needed > p_max_places THEN
+        RETURN 'TICKET_LIMIT_REACHED';
     END IF;
-    UPDATE reservations SET status = 'EXPIRED'
-     WHERE schedule_id = p_schedule AND seat_number = p_seat AND status = 'HELD' AND held_until + 0 <= p_now;
-    INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, price, status, held_until, created_at)
-    VALUES (p_id, p_user, p_concert, p_schedule, p_seat, p_price, 'HELD', p_until, p_now);
-    RETURN 'HELD';
+    IF p_count = 0 THEN
+        SELECT array_agg(number ORDER BY number) INTO picked FROM (
+            SELECT number FROM seats
+             WHERE schedule_id = p_schedule AND number = ANY(wanted)
+               AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= p_now))
+             ORDER BY number FOR UPDATE) AS free;
+    ELSE
+        SELECT array_agg(number ORDER BY number) INTO picked FROM (
+            SELECT number FROM seats
+             WHERE schedule_id = p_schedule AND number BETWEEN p_lo AND p_hi
+               AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= p_now))
+             ORDER BY number LIMIT p_count FOR UPDATE SKIP LOCKED) AS free;
+    END IF;
+    IF coalesce(cardinality(picked), 0) < needed THEN
+        -- The same order, double-clicked, may have been held by the fan's other call meanwhile.
+        same := CASE WHEN p_count = 0 THEN encore_same_hold(p_user, p_schedule, wanted, p_now) END;
+        RETURN CASE WHEN same IS NULL THEN 'SEAT_UNAVAILABLE' ELSE 'SAME:' || same END;
+    END IF;
+    UPDATE seats SET state = 'HELD', held_until = p_until, reservation_id = p_id
+     WHERE schedule_id = p_schedule AND number = ANY(picked);
+    INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at)
+    VALUES (p_id, p_user, p_concert, p_schedule, CASE WHEN p_count = 0 THEN picked[1] END, needed,
+            p_price, 'HELD', p_until, p_now);
+    INSERT INTO reservation_seats (reservation_id, number) SELECT p_id, unnest(picked);
+    RETURN 'HELD:' || array_to_string(picked, ',');
 END
 $$;
 
--- Seat holds in batches (src/store/postgres/holds.rs): one call, one transaction and one commit
--- for every hold an instance has queued while its earlier batches were in flight. Each hold is
--- exactly `encore_hold`, in the order given (the caller sorts by schedule and seat), so a batch
--- answers what the same holds one after another would. Batches cannot deadlock: each first takes
--- all of its users' advisory locks in key order (`encore_hold` then takes the same lock again,
--- which a session already holding it is granted at once), and only then seat rows, in seat order.
+-- Holds in batches (src/store/postgres/holds.rs): one call, one transaction and one commit for
+-- every hold an instance has queued while its earlier batches were in flight. Each hold is
+-- exactly `encore_hold`, in the order given (the caller sorts by schedule and first seat), so a
+-- batch answers what the same holds one after another would. Batches cannot deadlock: each first
+-- takes all of its fans' advisory locks in key order (`encore_hold` then takes the same lock
+-- again, which a session already holding it is granted at once), and, when an order of several
+-- seats could otherwise lock out of number order, every named seat of the batch in
+-- (schedule, number) order; standing places are taken with SKIP LOCKED and never wait.
 CREATE FUNCTION encore_hold_many(
-    p_ids UUID[], p_users UUID[], p_concerts UUID[], p_schedules UUID[], p_seats BIGINT[],
-    p_prices BIGINT[], p_nows BIGINT[], p_untils BIGINT[], p_max BIGINT
+    p_ids UUID[], p_users UUID[], p_concerts UUID[], p_schedules UUID[], p_seats TEXT[],
+    p_los BIGINT[], p_his BIGINT[], p_counts BIGINT[], p_prices BIGINT[], p_nows BIGINT[],
+    p_untils BIGINT[], p_max_holds BIGINT, p_max_places BIGINT
 ) RETURNS TEXT[] LANGUAGE plpgsql AS $$
 DECLARE
     outcomes TEXT[] := '{}';
@@ -179,9 +248,19 @@ BEGIN
     PERFORM pg_advisory_xact_lock(k)
        FROM (SELECT DISTINCT hashtextextended(u::text, 7) AS k FROM unnest(p_users) AS u) AS keys
       ORDER BY k;
+    IF cardinality(p_ids) > 1 AND EXISTS (SELECT 1 FROM unnest(p_seats) AS o WHERE o LIKE '%,%') THEN
+        PERFORM 1 FROM seats s
+          JOIN (SELECT t.sch, unnest(string_to_array(t.list, ','))::BIGINT AS n
+                  FROM unnest(p_schedules, p_seats) AS t(sch, list) WHERE t.list <> '') AS w
+            ON s.schedule_id = w.sch AND s.number = w.n
+         ORDER BY s.schedule_id, s.number
+           FOR UPDATE OF s;
+    END IF;
     FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
         outcomes := outcomes || encore_hold(p_ids[i], p_users[i], p_concerts[i], p_schedules[i],
-                                            p_seats[i], p_prices[i], p_nows[i], p_untils[i], p_max);
+                                            p_seats[i], p_los[i], p_his[i], p_counts[i],
+                                            p_prices[i], p_nows[i], p_untils[i],
+                                            p_max_holds, p_max_places);
     END LOOP;
     RETURN outcomes;
 END

@@ -40,8 +40,13 @@ CREATE TABLE schedules (
     starts_at INTEGER NOT NULL,
     booking_opens_at INTEGER NOT NULL,
     booking_closes_at INTEGER NOT NULL,
-    seat_count INTEGER NOT NULL CHECK (seat_count BETWEEN 1 AND 2000),
+    -- Places: seats plus standing capacity.
+    seat_count INTEGER NOT NULL CHECK (seat_count BETWEEN 1 AND 70000),
+    -- The lowest grade price.
     price INTEGER NOT NULL CHECK (price > 0),
+    -- The seating plan as JSON (src/catalogue/plan.rs): grades, sections, rows. Places are
+    -- numbered from it, seats first in plan order, then standing places; never changed.
+    plan TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     CHECK (booking_opens_at < booking_closes_at AND booking_closes_at <= starts_at)
 );
@@ -64,7 +69,10 @@ CREATE TABLE reservations (
     user_id BLOB NOT NULL REFERENCES users (id),
     concert_id BLOB NOT NULL REFERENCES concerts (id),
     schedule_id BLOB NOT NULL REFERENCES schedules (id),
-    seat_number INTEGER NOT NULL,
+    -- The first seat's number; NULL for standing places.
+    seat_number INTEGER,
+    -- Places in the order; `price` is their total.
+    quantity INTEGER NOT NULL CHECK (quantity >= 1),
     price INTEGER NOT NULL CHECK (price > 0),
     status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED')),
     held_until INTEGER NOT NULL,
@@ -72,12 +80,19 @@ CREATE TABLE reservations (
     confirmed_at INTEGER,
     CHECK ((status = 'CONFIRMED') = (confirmed_at IS NOT NULL))
 );
--- Backstop for "one live reservation per seat": never two HELD/CONFIRMED rows for a seat.
-CREATE UNIQUE INDEX reservations_one_live_per_seat ON reservations (schedule_id, seat_number)
-    WHERE status IN ('HELD', 'CONFIRMED');
 CREATE INDEX reservations_by_user ON reservations (user_id, id);
-CREATE INDEX reservations_live_by_user ON reservations (user_id, schedule_id) WHERE status = 'HELD';
+-- A fan's holds and places per concert, counted by every hold (the per-fan limits).
+CREATE INDEX reservations_by_user_concert ON reservations (user_id, concert_id);
 CREATE INDEX reservations_held ON reservations (held_until) WHERE status = 'HELD';
+
+-- The places of each reservation, by number. "One live reservation per place" is the seat row's
+-- to keep: it names at most one reservation, only a free place can be taken, and only a live
+-- hold of the reservation it names can turn it SOLD.
+CREATE TABLE reservation_seats (
+    reservation_id BLOB NOT NULL,
+    number INTEGER NOT NULL,
+    PRIMARY KEY (reservation_id, number)
+) WITHOUT ROWID;
 
 CREATE TABLE payments (
     id BLOB PRIMARY KEY,

@@ -1,6 +1,10 @@
-//! Concerts, their schedules (dates) and the seat map of each schedule.
+//! Concerts, their schedules (dates), each schedule's seating plan and its seat map.
 
 pub mod handlers;
+pub mod plan;
+pub mod schedules;
+pub mod seat_states;
+pub mod seatmap;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -23,7 +27,18 @@ pub struct Concert {
     pub created_at: Millis,
 }
 
-/// A schedule as stored; `availableSeats` and `bookable` are derived at read time.
+/// A grade of a schedule's plan with its free places.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GradeAvailability {
+    pub code: String,
+    pub name: String,
+    #[schema(value_type = i64)]
+    pub price: Money,
+    /// Places of the grade neither sold nor under a live hold.
+    pub available: i64,
+}
+
+/// A schedule as stored; `availableSeats`, `grades` and `bookable` are filled in at read time.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
@@ -38,14 +53,21 @@ pub struct Schedule {
     #[serde(serialize_with = "clock::ser")]
     #[schema(value_type = String, format = DateTime)]
     pub booking_closes_at: Millis,
+    /// Places: seats plus standing capacity.
     pub seat_count: i64,
-    /// Seats neither sold nor under a live hold, counted at the time of the answer.
+    /// Places neither sold nor under a live hold (at most a second old for holds made through
+    /// other instances).
+    #[sqlx(default)]
     pub available_seats: i64,
+    /// The lowest grade price, in won.
     #[schema(value_type = i64)]
     pub price: Money,
-    /// Now is inside the booking window and a seat is available.
+    /// Now is inside the booking window and a place is available.
     #[sqlx(default)]
     pub bookable: bool,
+    /// The plan's grades with their prices and free places.
+    #[sqlx(skip)]
+    pub grades: Vec<GradeAvailability>,
 }
 
 impl Schedule {
@@ -71,6 +93,8 @@ pub enum SeatStatus {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Seat {
     pub number: i64,
+    /// `{section}-{row}-{n}`, e.g. `MAIN-1-7`.
+    pub label: String,
     #[schema(value_type = i64)]
     pub price: Money,
     pub status: SeatStatus,
@@ -86,7 +110,7 @@ pub struct SeatRow {
 }
 
 impl SeatRow {
-    pub fn at(self, now: Millis) -> Seat {
+    pub fn at(self, now: Millis, label: String) -> Seat {
         let status = match self.state.as_str() {
             "SOLD" => SeatStatus::Sold,
             "HELD" if self.held_until.is_some_and(|t| t > now) => SeatStatus::Held,
@@ -94,6 +118,7 @@ impl SeatRow {
         };
         Seat {
             number: self.number,
+            label,
             price: self.price,
             status,
         }
@@ -105,12 +130,20 @@ pub trait CatalogueStore: Send + Sync {
     async fn create_concert(&self, concert: &Concert) -> Result<()>;
     async fn concerts(&self) -> Result<Vec<Concert>>;
     async fn concert(&self, id: Uuid) -> Result<Option<Concert>>;
-    /// Inserts the schedule and its seats 1..=seat_count at its price, in one transaction.
-    async fn create_schedule(&self, schedule: &Schedule, now: Millis) -> Result<()>;
+    /// Inserts the schedule, its plan and every place of its layout, in one transaction.
+    async fn create_schedule(
+        &self,
+        schedule: &Schedule,
+        plan: &plan::Plan,
+        layout: &plan::Layout,
+        now: Millis,
+    ) -> Result<()>;
+    /// The schedule's seating plan, as stored with it.
+    async fn plan(&self, schedule_id: Uuid) -> Result<Option<plan::Plan>>;
     /// Schedules of a concert that have not started yet, by `starts_at`.
     async fn schedules(&self, concert_id: Uuid, now: Millis) -> Result<Vec<Schedule>>;
-    async fn schedule(&self, id: Uuid, now: Millis) -> Result<Option<Schedule>>;
-    /// All seats of a schedule by number.
+    async fn schedule(&self, id: Uuid) -> Result<Option<Schedule>>;
+    /// Every place of a schedule by number (seats, then standing places).
     async fn seats(&self, schedule_id: Uuid) -> Result<Vec<SeatRow>>;
 }
 
@@ -126,9 +159,10 @@ mod tests {
             state: state.into(),
             held_until: until,
         };
-        assert_eq!(row("HELD", Some(100)).at(99).status, SeatStatus::Held);
-        assert_eq!(row("HELD", Some(100)).at(100).status, SeatStatus::Available);
-        assert_eq!(row("SOLD", None).at(100).status, SeatStatus::Sold);
-        assert_eq!(row("AVAILABLE", None).at(0).status, SeatStatus::Available);
+        let at = |r: SeatRow, now| r.at(now, String::new()).status;
+        assert_eq!(at(row("HELD", Some(100)), 99), SeatStatus::Held);
+        assert_eq!(at(row("HELD", Some(100)), 100), SeatStatus::Available);
+        assert_eq!(at(row("SOLD", None), 100), SeatStatus::Sold);
+        assert_eq!(at(row("AVAILABLE", None), 0), SeatStatus::Available);
     }
 }

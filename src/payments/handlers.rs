@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::Payment;
 use crate::app::AppState;
+use crate::catalogue::seat_states::SOLD;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
@@ -62,8 +63,12 @@ pub async fn pay(
     Ok(match outcome {
         Replayable::Fresh(paid) => {
             metrics::counter!("encore_payments_total", "result" => "paid").increment(1);
+            let r = &paid.reservation;
+            state
+                .seat_states
+                .patch(r.schedule_id, &r.numbers, SOLD, 0, clock::now());
             // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
-            if let Err(e) = state.queue.finish(user.0, paid.concert_id, now).await {
+            if let Err(e) = state.queue.finish(user.0, r.concert_id, now).await {
                 tracing::warn!(error = %e, "could not retire the payer's queue ticket");
             }
             (StatusCode::CREATED, JsonOut(paid.payment)).into_response()

@@ -11,6 +11,7 @@ use crate::clock::{self, Millis};
 use crate::error::Result;
 use crate::idempotency::{IdemKey, Replayable};
 use crate::money::Money;
+use crate::reservations::Reservation;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -27,11 +28,12 @@ pub struct Payment {
     pub created_at: Millis,
 }
 
-/// A paid reservation's concert, so the payer's queue ticket can be retired.
+/// A payment and the reservation it confirmed: its concert retires the payer's queue ticket,
+/// its places turn SOLD on this instance's seat map.
 #[derive(Debug, Clone)]
 pub struct Paid {
     pub payment: Payment,
-    pub concert_id: Uuid,
+    pub reservation: Reservation,
 }
 
 #[async_trait]

@@ -1,19 +1,25 @@
-//! `POST /reservations` (gated hold), the user's list and detail, and `DELETE` (cancel).
+//! `POST /reservations` (the gated hold of an order), the user's list and detail, and `DELETE`
+//! (cancel).
 
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
+use std::collections::HashSet;
+
+use super::order::{NewReservation, Order};
 use super::taken::Turn;
-use super::{HoldRequest, Reservation};
+use super::{Hold, HoldRequest, Places, ReservationView};
 use crate::app::AppState;
+use crate::catalogue::Schedule;
+use crate::catalogue::plan::Layout;
+use crate::catalogue::seat_states::{AVAILABLE, HELD};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::{AuthUser, QueueTokenHeader};
 use crate::http::extract::{Json, Path, Query};
+use crate::money::Money;
 use crate::page::{Page, PageQuery};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -23,21 +29,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(detail, cancel))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewReservation {
-    pub schedule_id: Uuid,
-    /// 1 to the schedule's seatCount; any other number is 404 SEAT_NOT_FOUND.
-    pub seat_number: i64,
-}
+/// Attempts at a best-available pick before answering SEAT_UNAVAILABLE: each retry skips the
+/// places the last one lost.
+const PICKS: usize = 3;
 
 #[utoipa::path(post, path = "/reservations", tag = "reservations", request_body = NewReservation,
-    description = "Gated: holds one seat until heldUntil = now + ENCORE_HOLD_TTL.",
+    description = "Gated: holds an order of places, all or nothing, until heldUntil = now + \
+        ENCORE_HOLD_TTL. The same live hold sent again by its fan (same schedule, same seats) \
+        answers 200 with that reservation.",
     params(("X-Queue-Token" = String, Header)), security(("apiKey" = [])),
-    responses((status = 201, body = Reservation),
+    responses((status = 201, body = ReservationView, description = "held"),
+              (status = 200, body = ReservationView, description = "the fan's same live hold, sent again"),
               (status = 401), (status = 403),
               (status = 404, description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
-              (status = 409, description = "SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED"),
+              (status = 409, description = "SEAT_UNAVAILABLE (a place is taken, or fewer than quantity are free), HOLD_LIMIT_REACHED or TICKET_LIMIT_REACHED"),
               (status = 410, description = "QUEUE_TOKEN_EXPIRED"),
               (status = 422, description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
 pub async fn hold(
@@ -45,101 +50,174 @@ pub async fn hold(
     user: AuthUser,
     token: QueueTokenHeader,
     Json(body): Json<NewReservation>,
-) -> Result<(StatusCode, JsonOut<Reservation>)> {
+) -> Result<(StatusCode, JsonOut<ReservationView>)> {
     let ticket = state.queue_ticket(token, user.0).await?;
     let schedule = state.schedule(body.schedule_id).await?;
     ticket.admits(schedule.concert_id)?;
-    // Any number that is not on the seat map names no seat.
-    if !(1..=schedule.seat_count).contains(&body.seat_number) {
-        return Err(Error::SeatNotFound);
-    }
-    let now = clock::now();
-    if !schedule.booking_open(now) {
+    let layout = state.layout(schedule.id).await?;
+    let order = body.order(&layout, state.settings.max_seats_per_order)?;
+    if !schedule.booking_open(clock::now()) {
         return Err(Error::BookingClosed);
     }
-    let in_flight = match state.taken.turn(schedule.id, body.seat_number).await {
-        Turn::Taken => {
-            metrics::counter!("encore_holds_total", "result" => "seat_unavailable").increment(1);
-            return Err(Error::SeatUnavailable);
+    let mut tried = HashSet::new();
+    let mut outcome = Err(Error::SeatUnavailable);
+    for _ in 0..PICKS {
+        let places = match &order {
+            Order::Seats(numbers) => Places::Seats(numbers.clone()),
+            Order::Best { .. } => {
+                let now = clock::now();
+                let snap = state
+                    .seat_states
+                    .snapshot(schedule.id, layout.places, now)
+                    .await?;
+                match order.pick(&layout, &snap, &tried) {
+                    Ok(places) => places,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+            }
+        };
+        if let Places::Seats(numbers) = &places {
+            tried.extend(numbers.iter().copied());
         }
-        Turn::Lead(guard) => Some(guard),
-        Turn::Ask => None,
+        outcome = hold_places(&state, user.0, &schedule, &layout, places).await;
+        let lost_a_pick =
+            matches!(outcome, Err(Error::SeatUnavailable)) && matches!(order, Order::Best { .. });
+        if !lost_a_pick {
+            break;
+        }
+    }
+    let result = match &outcome {
+        Ok(_) => "held",
+        Err(Error::SeatUnavailable) => "seat_unavailable",
+        Err(Error::HoldLimitReached) => "limit",
+        Err(Error::TicketLimitReached) => "ticket_limit",
+        Err(_) => "error",
+    };
+    metrics::counter!("encore_holds_total", "result" => result).increment(1);
+    let now = clock::now();
+    Ok(match outcome? {
+        Hold::Made(r) => (StatusCode::CREATED, JsonOut(r.view(&layout, now))),
+        Hold::Again(r) => (StatusCode::OK, JsonOut(r.view(&layout, now))),
+    })
+}
+
+/// One attempt at holding `places` for `user`: through this instance's memo of seats just taken,
+/// then the database; a hold made is written onto the seat map at once.
+async fn hold_places(
+    state: &AppState,
+    user: Uuid,
+    schedule: &Schedule,
+    layout: &Layout,
+    places: Places,
+) -> Result<Hold> {
+    let named: &[i64] = match &places {
+        Places::Seats(numbers) => numbers,
+        Places::Count { .. } => &[],
+    };
+    let in_flight = if named.is_empty() {
+        None
+    } else {
+        match state.taken.turn(schedule.id, named).await {
+            Turn::Taken => return Err(Error::SeatUnavailable),
+            Turn::Lead(guard) => Some(guard),
+            Turn::Ask => None,
+        }
+    };
+    let price = match &places {
+        Places::Seats(numbers) => numbers
+            .iter()
+            .filter_map(|&n| layout.price(n))
+            .fold(Money(0), |a, b| Money(a.0 + b.0)),
+        Places::Count { first, count, .. } => {
+            Money(layout.price(*first).map_or(0, |p| p.0) * count)
+        }
     };
     // Waiting on a hold in flight took time: the hold is stamped when it is asked for.
     let now = clock::now();
     let req = HoldRequest {
         id: Uuid::now_v7(),
-        user_id: user.0,
+        user_id: user,
         concert_id: schedule.concert_id,
         schedule_id: schedule.id,
-        seat_number: body.seat_number,
-        price: schedule.price,
+        places,
+        price,
         now,
         held_until: now + clock::millis(state.settings.hold_ttl),
         max_holds: state.settings.max_holds_per_user,
+        max_places: state.settings.max_tickets_per_user,
     };
     let result = state.store.hold(&req).await;
-    if result.is_ok() {
+    if let Ok(Hold::Made(r)) = &result {
         state
             .taken
-            .held(req.schedule_id, req.seat_number, req.held_until, now);
+            .held(req.schedule_id, &r.numbers, req.held_until, now);
+        state
+            .seat_states
+            .patch(req.schedule_id, &r.numbers, HELD, req.held_until, now);
     }
     // Holds waiting on this one now find the seat taken, or ask the database themselves.
     drop(in_flight);
-    let outcome = match &result {
-        Ok(_) => "held",
-        Err(Error::SeatUnavailable) => "seat_unavailable",
-        Err(Error::HoldLimitReached) => "limit",
-        Err(_) => "error",
-    };
-    metrics::counter!("encore_holds_total", "result" => outcome).increment(1);
-    Ok((StatusCode::CREATED, JsonOut(result?)))
+    result
 }
 
 #[utoipa::path(get, path = "/reservations", tag = "reservations", params(PageQuery),
     description = "The user's own reservations, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<Reservation>), (status = 401), (status = 422)))]
+    responses((status = 200, body = Page<ReservationView>), (status = 401), (status = 422)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     Query(q): Query<PageQuery>,
-) -> Result<JsonOut<Page<Reservation>>> {
+) -> Result<JsonOut<Page<ReservationView>>> {
     let page = state.store.reservations(user.0, q.parse()?).await?;
     let now = clock::now();
+    let mut items = Vec::with_capacity(page.items.len());
+    for r in page.items {
+        let layout = state.layout(r.schedule_id).await?;
+        items.push(r.view(&layout, now));
+    }
     Ok(JsonOut(Page {
-        items: page.items.into_iter().map(|r| r.at(now)).collect(),
+        items,
         next_cursor: page.next_cursor,
     }))
 }
 
 #[utoipa::path(get, path = "/reservations/{reservationId}", tag = "reservations",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Reservation), (status = 401),
+    responses((status = 200, body = ReservationView), (status = 401), (status = 422),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's")))]
 pub async fn detail(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<JsonOut<Reservation>> {
+) -> Result<JsonOut<ReservationView>> {
     let r = state
         .store
         .reservation(id, user.0)
         .await?
         .ok_or(Error::ReservationNotFound)?;
-    Ok(JsonOut(r.at(clock::now())))
+    let layout = state.layout(r.schedule_id).await?;
+    Ok(JsonOut(r.view(&layout, clock::now())))
 }
 
 #[utoipa::path(delete, path = "/reservations/{reservationId}", tag = "reservations",
-    description = "Cancels a live hold; the seat is AVAILABLE at once.",
+    description = "Cancels a live hold; every place of it is AVAILABLE at once.",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Reservation), (status = 401), (status = 404),
-              (status = 409, description = "RESERVATION_NOT_HELD")))]
+    responses((status = 200, body = ReservationView), (status = 401), (status = 404),
+              (status = 409, description = "RESERVATION_NOT_HELD"), (status = 422)))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<JsonOut<Reservation>> {
-    let r = state.store.cancel(id, user.0, clock::now()).await?;
-    state.taken.freed(r.schedule_id, r.seat_number);
-    Ok(JsonOut(r))
+) -> Result<JsonOut<ReservationView>> {
+    let now = clock::now();
+    let r = state.store.cancel(id, user.0, now).await?;
+    state.taken.freed(r.schedule_id, &r.numbers);
+    state
+        .seat_states
+        .patch(r.schedule_id, &r.numbers, AVAILABLE, 0, now);
+    let layout = state.layout(r.schedule_id).await?;
+    Ok(JsonOut(r.view(&layout, now)))
 }

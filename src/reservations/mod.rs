@@ -1,6 +1,8 @@
-//! Seat holds: one live reservation per seat, enforced by the database; holds lapse at `heldUntil`.
+//! Holds of orders of one or more places: one live reservation per place, enforced by the
+//! database; holds lapse at `heldUntil`.
 
 pub mod handlers;
+pub mod order;
 pub mod sweeper;
 pub mod taken;
 
@@ -9,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::catalogue::plan::Layout;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 use crate::money::Money;
@@ -41,16 +44,76 @@ impl TryFrom<String> for ReservationStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+/// A reservation as stored: an order of one or more places of one schedule, held until
+/// `held_until`, then confirmed (paid), cancelled or expired. `numbers` are its places.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Reservation {
     pub id: Uuid,
     pub concert_id: Uuid,
     pub schedule_id: Uuid,
-    pub seat_number: i64,
-    #[schema(value_type = i64)]
+    /// The first seat's number; `None` for standing places.
+    pub seat_number: Option<i64>,
+    pub quantity: i64,
+    /// The order's total.
     pub price: Money,
     #[sqlx(try_from = "String")]
+    pub status: ReservationStatus,
+    pub held_until: Millis,
+    pub created_at: Millis,
+    pub confirmed_at: Option<Millis>,
+    /// Place numbers, ascending (read from `reservation_seats`).
+    #[sqlx(skip)]
+    pub numbers: Vec<i64>,
+}
+
+impl Reservation {
+    /// The reservation as of `now`: a hold past `heldUntil` is EXPIRED whether or not the sweeper
+    /// has run.
+    pub fn at(mut self, now: Millis) -> Self {
+        if self.status == ReservationStatus::Held && self.held_until <= now {
+            self.status = ReservationStatus::Expired;
+        }
+        self
+    }
+
+    /// The answer of the API: every place named from the schedule's layout.
+    pub fn view(self, layout: &Layout, now: Millis) -> ReservationView {
+        let r = self.at(now);
+        let seats = r
+            .numbers
+            .iter()
+            .filter_map(|&n| SeatView::of(layout, n))
+            .collect();
+        ReservationView {
+            id: r.id,
+            concert_id: r.concert_id,
+            schedule_id: r.schedule_id,
+            seat_number: r.seat_number,
+            seats,
+            price: r.price,
+            status: r.status,
+            held_until: r.held_until,
+            created_at: r.created_at,
+            confirmed_at: r.confirmed_at,
+        }
+    }
+}
+
+/// A reservation as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Reservation)]
+pub struct ReservationView {
+    pub id: Uuid,
+    pub concert_id: Uuid,
+    pub schedule_id: Uuid,
+    /// The first seat's number (part 1's single seat); null for standing places.
+    pub seat_number: Option<i64>,
+    /// Every place of the order, seats by number.
+    pub seats: Vec<SeatView>,
+    /// The order's total, in won.
+    #[schema(value_type = i64)]
+    pub price: Money,
     pub status: ReservationStatus,
     #[serde(serialize_with = "clock::ser")]
     #[schema(value_type = String, format = DateTime)]
@@ -63,36 +126,118 @@ pub struct Reservation {
     pub confirmed_at: Option<Millis>,
 }
 
-impl Reservation {
-    /// The reservation as of `now`: a hold past `heldUntil` is EXPIRED whether or not the sweeper
-    /// has run.
-    pub fn at(mut self, now: Millis) -> Self {
-        if self.status == ReservationStatus::Held && self.held_until <= now {
-            self.status = ReservationStatus::Expired;
-        }
-        self
+/// One place of an order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatView {
+    /// `A-1-7` for a seat; the section's code for a standing place.
+    pub label: String,
+    /// The seat's number; null for a standing place.
+    pub number: Option<i64>,
+    pub section: String,
+    /// The row's name; null for a standing place.
+    pub row: Option<String>,
+    pub grade: String,
+    #[schema(value_type = i64)]
+    pub price: Money,
+}
+
+impl SeatView {
+    pub fn of(layout: &Layout, number: i64) -> Option<SeatView> {
+        let spot = layout.spot(number)?;
+        let grade = &layout.grades[spot.section.grade];
+        Some(SeatView {
+            label: layout.label(number)?,
+            number: spot.seat.map(|_| number),
+            section: spot.section.code.clone(),
+            row: spot.seat.map(|(row, _)| row.name.clone()),
+            grade: grade.code.clone(),
+            price: grade.price,
+        })
     }
 }
 
-/// A checked request to hold one seat.
+/// The places an order asks for, as the database takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Places {
+    /// These seats (ascending), every one or none.
+    Seats(Vec<i64>),
+    /// `count` places of the range `first..=last` (a standing section), whichever are free.
+    Count { first: i64, last: i64, count: i64 },
+}
+
+impl Places {
+    pub fn count(&self) -> i64 {
+        match self {
+            Places::Seats(s) => s.len() as i64,
+            Places::Count { count, .. } => *count,
+        }
+    }
+
+    /// The lowest place the order names; orders are sorted by it (the lock order).
+    pub fn first(&self) -> i64 {
+        match self {
+            Places::Seats(s) => s.first().copied().unwrap_or(0),
+            Places::Count { first, .. } => *first,
+        }
+    }
+}
+
+/// A checked request to hold an order.
 #[derive(Debug, Clone)]
 pub struct HoldRequest {
     pub id: Uuid,
     pub user_id: Uuid,
     pub concert_id: Uuid,
     pub schedule_id: Uuid,
-    pub seat_number: i64,
+    pub places: Places,
+    /// The order's total.
     pub price: Money,
     pub now: Millis,
     pub held_until: Millis,
+    /// Live holds per fan per schedule.
     pub max_holds: u32,
+    /// Live-held plus paid places per fan per concert.
+    pub max_places: u32,
+}
+
+impl HoldRequest {
+    /// The reservation this request makes when it is held as `numbers`.
+    pub fn held(&self, numbers: Vec<i64>) -> Reservation {
+        Reservation {
+            id: self.id,
+            concert_id: self.concert_id,
+            schedule_id: self.schedule_id,
+            seat_number: match self.places {
+                Places::Seats(_) => numbers.first().copied(),
+                Places::Count { .. } => None,
+            },
+            quantity: numbers.len() as i64,
+            price: self.price,
+            status: ReservationStatus::Held,
+            held_until: self.held_until,
+            created_at: self.now,
+            confirmed_at: None,
+            numbers,
+        }
+    }
+}
+
+/// What a hold did.
+#[derive(Debug, Clone)]
+pub enum Hold {
+    /// A new reservation.
+    Made(Reservation),
+    /// The fan's live hold of exactly these places, sent again: nothing changed.
+    Again(Reservation),
 }
 
 #[async_trait]
 pub trait ReservationStore: Send + Sync {
-    /// Holds the seat if it is free (available, or its hold has lapsed) and the user is under the
-    /// hold limit: `SEAT_UNAVAILABLE` / `HOLD_LIMIT_REACHED` otherwise. Atomic in the database.
-    async fn hold(&self, req: &HoldRequest) -> Result<Reservation>;
+    /// Holds every place of the order if each is free (available, or its hold has lapsed) and
+    /// the fan is under both limits, else nothing: `SEAT_UNAVAILABLE`, `HOLD_LIMIT_REACHED` or
+    /// `TICKET_LIMIT_REACHED`. Atomic in the database.
+    async fn hold(&self, req: &HoldRequest) -> Result<Hold>;
     /// The user's reservation (another user's reads as missing).
     async fn reservation(&self, id: Uuid, user_id: Uuid) -> Result<Option<Reservation>>;
     async fn reservations(&self, user_id: Uuid, page: PageRequest) -> Result<Page<Reservation>>;

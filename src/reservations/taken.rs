@@ -10,7 +10,6 @@
 //! fan cannot tell from losing the race to it.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use parking_lot::Mutex;
 use quick_cache::sync::Cache;
@@ -34,18 +33,22 @@ pub enum Turn<'a> {
     Ask,
 }
 
-/// A hold on its way to the database; dropping it lets the holds waiting on the seat go on.
+/// A hold on its way to the database; dropping it lets the holds waiting on its seats go on.
 pub struct InFlight<'a> {
     seats: &'a TakenSeats,
-    seat: Seat,
+    schedule: Uuid,
+    numbers: Vec<i64>,
     /// Never sent on: waiters learn that the hold is done when this is dropped.
     _done: watch::Sender<()>,
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        // Only this guard's hold inserted the entry, and no other removes it.
-        self.seats.in_flight.lock().remove(&self.seat);
+        // Only this guard's hold inserted these entries, and no other removes them.
+        let mut in_flight = self.seats.in_flight.lock();
+        for &n in &self.numbers {
+            in_flight.remove(&(self.schedule, n));
+        }
     }
 }
 
@@ -73,28 +76,39 @@ impl Default for TakenSeats {
 }
 
 impl TakenSeats {
-    /// Whether to ask the database for this seat now. Waits, at most once, for a hold on the same
-    /// seat that is already on its way there (a hot seat's crowd then costs one database call
-    /// per instance, not one per click), then answers from what that hold left behind.
-    pub async fn turn(&self, schedule: Uuid, seat: i64) -> Turn<'_> {
-        if self.is_taken(schedule, seat, clock::now()) {
+    /// Whether to ask the database for these seats (one order) now. Waits, at most once, for a
+    /// hold on one of them that is already on its way there (a hot seat's crowd then costs one
+    /// database call per instance, not one per click), then answers from what that hold left
+    /// behind.
+    pub async fn turn(&self, schedule: Uuid, numbers: &[i64]) -> Turn<'_> {
+        let taken = |now| numbers.iter().any(|&n| self.is_taken(schedule, n, now));
+        if taken(clock::now()) {
             return Turn::Taken;
         }
-        let mut done = match self.in_flight.lock().entry((schedule, seat)) {
-            Entry::Occupied(e) => e.get().clone(),
-            Entry::Vacant(e) => {
-                let (tx, rx) = watch::channel(());
-                e.insert(rx);
-                return Turn::Lead(InFlight {
-                    seats: self,
-                    seat: (schedule, seat),
-                    _done: tx,
-                });
+        let mut done = {
+            let mut in_flight = self.in_flight.lock();
+            match numbers
+                .iter()
+                .find_map(|&n| in_flight.get(&(schedule, n)).cloned())
+            {
+                Some(rx) => rx,
+                None => {
+                    let (tx, rx) = watch::channel(());
+                    for &n in numbers {
+                        in_flight.insert((schedule, n), rx.clone());
+                    }
+                    return Turn::Lead(InFlight {
+                        seats: self,
+                        schedule,
+                        numbers: numbers.to_vec(),
+                        _done: tx,
+                    });
+                }
             }
         };
         // Nothing is ever sent: this returns when the hold in flight is done and its guard gone.
         let _ = tokio::time::timeout(WAIT_MAX, done.changed()).await;
-        if self.is_taken(schedule, seat, clock::now()) {
+        if taken(clock::now()) {
             Turn::Taken
         } else {
             Turn::Ask
@@ -108,15 +122,19 @@ impl TakenSeats {
             .is_some_and(|until| until > now)
     }
 
-    /// A hold on the seat was committed.
-    pub fn held(&self, schedule: Uuid, seat: i64, held_until: Millis, now: Millis) {
-        self.recent
-            .insert((schedule, seat), held_until.min(now + TRUST_MS));
+    /// A hold on these seats was committed.
+    pub fn held(&self, schedule: Uuid, numbers: &[i64], held_until: Millis, now: Millis) {
+        for &n in numbers {
+            self.recent
+                .insert((schedule, n), held_until.min(now + TRUST_MS));
+        }
     }
 
-    /// The seat was released (cancelled) through this instance.
-    pub fn freed(&self, schedule: Uuid, seat: i64) {
-        self.recent.remove(&(schedule, seat));
+    /// The seats were released (cancelled) through this instance.
+    pub fn freed(&self, schedule: Uuid, numbers: &[i64]) {
+        for &n in numbers {
+            self.recent.remove(&(schedule, n));
+        }
     }
 }
 
@@ -129,11 +147,11 @@ mod tests {
         let taken = TakenSeats::default();
         let (s, other) = (Uuid::now_v7(), Uuid::now_v7());
         assert!(!taken.is_taken(s, 1, 0));
-        taken.held(s, 1, 500, 0);
+        taken.held(s, &[1], 500, 0);
         assert!(taken.is_taken(s, 1, 499));
         assert!(!taken.is_taken(s, 1, 500), "the hold lapses at heldUntil");
         assert!(!taken.is_taken(s, 2, 0) && !taken.is_taken(other, 1, 0));
-        taken.held(s, 1, 600_000, 0);
+        taken.held(s, &[1], 600_000, 0);
         assert!(taken.is_taken(s, 1, TRUST_MS - 1));
         assert!(
             !taken.is_taken(s, 1, TRUST_MS),
@@ -145,8 +163,8 @@ mod tests {
     fn a_cancel_here_frees_the_seat_at_once() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        taken.held(s, 7, 600_000, 0);
-        taken.freed(s, 7);
+        taken.held(s, &[7], 600_000, 0);
+        taken.freed(s, &[7]);
         assert!(!taken.is_taken(s, 7, 1));
     }
 
@@ -154,18 +172,18 @@ mod tests {
     async fn clicks_on_a_seat_in_flight_wait_for_that_hold() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        let Turn::Lead(first) = taken.turn(s, 3).await else {
+        let Turn::Lead(first) = taken.turn(s, &[3]).await else {
             panic!("the first click asks the database");
         };
         assert!(
-            matches!(taken.turn(s, 4).await, Turn::Lead(_)),
+            matches!(taken.turn(s, &[4]).await, Turn::Lead(_)),
             "another seat does not wait"
         );
         // The first hold wins: the click that waited on it loses without asking.
-        let waiter = async { matches!(taken.turn(s, 3).await, Turn::Taken) };
+        let waiter = async { matches!(taken.turn(s, &[3]).await, Turn::Taken) };
         let winner = async {
             tokio::task::yield_now().await;
-            taken.held(s, 3, clock::now() + 60_000, clock::now());
+            taken.held(s, &[3], clock::now() + 60_000, clock::now());
             drop(first);
         };
         let (lost, ()) = tokio::join!(waiter, winner);
@@ -173,28 +191,50 @@ mod tests {
         assert!(taken.in_flight.lock().is_empty());
 
         // A hold that does not take its seat lets the waiter ask for itself.
-        let Turn::Lead(first) = taken.turn(s, 5).await else {
+        let Turn::Lead(first) = taken.turn(s, &[5]).await else {
             panic!("a free seat");
         };
-        let waiter = async { matches!(taken.turn(s, 5).await, Turn::Ask) };
+        let waiter = async { matches!(taken.turn(s, &[5]).await, Turn::Ask) };
         let loser = async {
             tokio::task::yield_now().await;
             drop(first);
         };
         let (asks, ()) = tokio::join!(waiter, loser);
         assert!(asks);
-        assert!(matches!(taken.turn(s, 5).await, Turn::Lead(_)));
+        assert!(matches!(taken.turn(s, &[5]).await, Turn::Lead(_)));
+    }
+
+    #[tokio::test]
+    async fn an_order_waits_on_a_hold_in_flight_of_any_of_its_seats() {
+        let taken = TakenSeats::default();
+        let s = Uuid::now_v7();
+        let Turn::Lead(first) = taken.turn(s, &[2, 3]).await else {
+            panic!("the first order asks the database");
+        };
+        let waiter = async { matches!(taken.turn(s, &[3, 4]).await, Turn::Taken) };
+        let winner = async {
+            tokio::task::yield_now().await;
+            taken.held(s, &[2, 3], clock::now() + 60_000, clock::now());
+            drop(first);
+        };
+        let (lost, ()) = tokio::join!(waiter, winner);
+        assert!(lost, "seat 3 went to the first order");
+        assert!(
+            taken.in_flight.lock().is_empty(),
+            "the guard freed both seats"
+        );
+        assert!(matches!(taken.turn(s, &[4, 5]).await, Turn::Lead(_)));
     }
 
     #[tokio::test]
     async fn a_click_stops_waiting_on_a_hold_that_hangs() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        let Turn::Lead(_hung) = taken.turn(s, 9).await else {
+        let Turn::Lead(_hung) = taken.turn(s, &[9]).await else {
             panic!("a free seat");
         };
         let started = std::time::Instant::now();
-        assert!(matches!(taken.turn(s, 9).await, Turn::Ask));
+        assert!(matches!(taken.turn(s, &[9]).await, Turn::Ask));
         assert!(
             started.elapsed() >= WAIT_MAX,
             "it waited for the hold first"

@@ -8,13 +8,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
-use crate::reservations::{HoldRequest, Reservation};
+use crate::reservations::{Hold, HoldRequest, Places, ReservationStore};
 
 super::sql::impl_all_stores!(Sqlite);
 
 impl SqlStore<Sqlite> {
-    /// The sweep: lapsed seats back to AVAILABLE, then their reservations EXPIRED, in the
-    /// documented lock order (seats, then reservations). SQLite's one writer runs it alone.
+    /// The sweep: lapsed places back to AVAILABLE, then every lapsed reservation that no longer
+    /// holds a place EXPIRED, in the documented lock order (seats, then reservations). SQLite's
+    /// one writer runs it alone.
     pub(crate) async fn expire_lapsed(
         tx: &mut sqlx::Transaction<'_, Sqlite>,
         now: i64,
@@ -22,101 +23,176 @@ impl SqlStore<Sqlite> {
         sqlx::query(
             "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
               WHERE (schedule_id, number) IN
-                    (SELECT schedule_id, seat_number FROM reservations
-                      WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1)
+                    (SELECT r.schedule_id, rs.number
+                       FROM reservations r JOIN reservation_seats rs ON rs.reservation_id = r.id
+                      WHERE r.status = 'HELD' AND r.held_until > 0 AND r.held_until <= $1)
                 AND state = 'HELD' AND held_until <= $1",
         )
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        let expired = sqlx::query(
-            "UPDATE reservations SET status = 'EXPIRED'
-              WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1",
-        )
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        let expired = sqlx::query(super::sql::EXPIRE_EMPTY_HOLDS)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
         Ok(expired)
     }
 
-    /// The seat hold as one transaction: the steps of `encore_hold` in the PostgreSQL schema,
-    /// with the seat first since SQLite's single writer already serialises a user's holds.
-    pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
-        // Lose fast: a racer who arrives after the seat was taken reads that on a reader, without
+    /// The hold of an order as one transaction: the steps of `encore_hold` in the PostgreSQL
+    /// schema. SQLite's one writer serialises every hold, so no lock is taken by hand.
+    pub(crate) async fn hold_places(&self, r: &HoldRequest) -> Result<Hold> {
+        let wanted = match &r.places {
+            Places::Seats(numbers) => Some(json(numbers)),
+            Places::Count { .. } => None,
+        };
+        // Lose fast: a racer who arrives after a seat was taken reads that on a reader, without
         // queueing for the one writer. This only ever rejects; the UPDATE below decides wins.
-        let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM seats WHERE schedule_id = $1 AND number = $2
-                AND (state = 'SOLD' OR (state = 'HELD' AND held_until > $3))",
-        )
-        .bind(r.schedule_id)
-        .bind(r.seat_number)
-        .bind(r.now)
-        .fetch_optional(&self.read)
-        .await?;
-        if taken.is_some() {
-            return Err(Error::SeatUnavailable);
+        if let Some(wanted) = &wanted {
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM seats WHERE schedule_id = $1
+                    AND number IN (SELECT value FROM json_each($2))
+                    AND (state = 'SOLD' OR (state = 'HELD' AND held_until > $3)) LIMIT 1",
+            )
+            .bind(r.schedule_id)
+            .bind(wanted)
+            .bind(r.now)
+            .fetch_optional(&self.read)
+            .await?;
+            if taken.is_some() {
+                return self.same_hold(r, wanted).await;
+            }
         }
         let mut tx = self.write.begin().await?;
-        // The race for the seat: exactly one transaction can move it out of "free". First here
-        // (one writer, so lock order is moot): a racer who lost while queued leaves at once.
-        let won = sqlx::query(
-            "UPDATE seats SET state = 'HELD', held_until = $3, reservation_id = $4
-              WHERE schedule_id = $1 AND number = $2
-                AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $5))",
-        )
-        .bind(r.schedule_id)
-        .bind(r.seat_number)
-        .bind(r.held_until)
-        .bind(r.id)
-        .bind(r.now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if won == 0 {
-            return Err(Error::SeatUnavailable);
-        }
-        let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM reservations
-              WHERE user_id = $1 AND schedule_id = $2 AND status = 'HELD' AND held_until + 0 > $3",
+        let (holds, places): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
+                    COALESCE(SUM(CASE WHEN status = 'CONFIRMED'
+                                        OR (status = 'HELD' AND held_until > $4) THEN quantity END), 0)
+               FROM reservations WHERE user_id = $1 AND concert_id = $2",
         )
         .bind(r.user_id)
+        .bind(r.concert_id)
         .bind(r.schedule_id)
         .bind(r.now)
         .fetch_one(&mut *tx)
         .await?;
-        if live >= i64::from(r.max_holds) {
+        if holds >= i64::from(r.max_holds) {
             return Err(Error::HoldLimitReached);
         }
-        // A lapsed hold on this seat that the sweeper has not reached yet ends here. SQLite
-        // cannot match `status = 'HELD'` to the per-seat index's `IN` predicate; it takes the
-        // lapsed-holds range of `reservations_held` instead, which is short (keep no `+ 0` here).
+        if places + r.places.count() > i64::from(r.max_places) {
+            return Err(Error::TicketLimitReached);
+        }
+        let free = "(state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $2))";
+        let picked: Vec<i64> = match &r.places {
+            Places::Seats(numbers) => {
+                sqlx::query_scalar(&format!(
+                    "SELECT number FROM seats WHERE schedule_id = $1 AND {free}
+                        AND number IN (SELECT value FROM json_each($3)) ORDER BY number"
+                ))
+                .bind(r.schedule_id)
+                .bind(r.now)
+                .bind(json(numbers))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Places::Count { first, last, count } => {
+                sqlx::query_scalar(&format!(
+                    "SELECT number FROM seats WHERE schedule_id = $1 AND {free}
+                        AND number BETWEEN $3 AND $4 ORDER BY number LIMIT $5"
+                ))
+                .bind(r.schedule_id)
+                .bind(r.now)
+                .bind(first)
+                .bind(last)
+                .bind(count)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        if (picked.len() as i64) < r.places.count() {
+            drop(tx);
+            return match &wanted {
+                Some(wanted) => self.same_hold(r, wanted).await,
+                None => Err(Error::SeatUnavailable),
+            };
+        }
+        let picked_json = json(&picked);
         sqlx::query(
-            "UPDATE reservations SET status = 'EXPIRED'
-              WHERE schedule_id = $1 AND seat_number = $2 AND status = 'HELD' AND held_until <= $3",
+            "UPDATE seats SET state = 'HELD', held_until = $3, reservation_id = $4
+              WHERE schedule_id = $1 AND number IN (SELECT value FROM json_each($2))",
         )
         .bind(r.schedule_id)
-        .bind(r.seat_number)
-        .bind(r.now)
+        .bind(&picked_json)
+        .bind(r.held_until)
+        .bind(r.id)
         .execute(&mut *tx)
         .await?;
+        let held = r.held(picked);
         sqlx::query(
-            "INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, price, status, held_until, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'HELD', $7, $8)",
+            "INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'HELD', $8, $9)",
         )
         .bind(r.id)
         .bind(r.user_id)
         .bind(r.concert_id)
         .bind(r.schedule_id)
-        .bind(r.seat_number)
+        .bind(held.seat_number)
+        .bind(held.quantity)
         .bind(r.price)
         .bind(r.held_until)
         .bind(r.now)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO reservation_seats (reservation_id, number)
+             SELECT $1, value FROM json_each($2)",
+        )
+        .bind(r.id)
+        .bind(&picked_json)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(super::sql::held(r))
+        Ok(Hold::Made(held))
     }
+
+    /// A named order whose places are taken: the fan's own live hold of exactly these places
+    /// (sent again) answers with that reservation, anything else is SEAT_UNAVAILABLE.
+    async fn same_hold(&self, r: &HoldRequest, wanted: &str) -> Result<Hold> {
+        let Places::Seats(numbers) = &r.places else {
+            return Err(Error::SeatUnavailable);
+        };
+        let same: Option<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT r.id FROM reservations r
+              WHERE r.id = (SELECT reservation_id FROM seats
+                             WHERE schedule_id = $1 AND number = $2 AND state = 'HELD' AND held_until > $3)
+                AND r.user_id = $4 AND r.quantity = $5
+                AND (SELECT COUNT(*) FROM seats
+                      WHERE schedule_id = $1 AND number IN (SELECT value FROM json_each($6))
+                        AND reservation_id = r.id AND state = 'HELD' AND held_until > $3) = $5",
+        )
+        .bind(r.schedule_id)
+        .bind(numbers[0])
+        .bind(r.now)
+        .bind(r.user_id)
+        .bind(numbers.len() as i64)
+        .bind(wanted)
+        .fetch_optional(&self.read)
+        .await?;
+        match same {
+            Some(id) => self
+                .reservation(id, r.user_id)
+                .await?
+                .map(Hold::Again)
+                .ok_or(Error::SeatUnavailable),
+            None => Err(Error::SeatUnavailable),
+        }
+    }
+}
+
+/// Numbers as a JSON array, for `json_each`.
+fn json(numbers: &[i64]) -> String {
+    let items: Vec<String> = numbers.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
 }
 
 pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {

@@ -106,7 +106,7 @@ async fn schedules_are_validated_and_create_their_seats() {
     assert_eq!(seats.len(), 50);
     assert_eq!(
         seats[0],
-        json!({"number": 1, "price": 15_000, "status": "AVAILABLE"})
+        json!({"number": 1, "label": "MAIN-1-1", "price": 15_000, "status": "AVAILABLE"})
     );
     assert_eq!(seats[49]["number"], 50);
 }

@@ -28,8 +28,8 @@ async fn live_holds_are_not_walked_after_an_analyze_taken_with_none_live() {
     // (On a table of a few pages a sequential scan is cheapest, and no index is at stake.)
     sqlx::query(
         "INSERT INTO reservations
-             (id, user_id, concert_id, schedule_id, seat_number, price, status, held_until, created_at)
-         SELECT gen_random_uuid(), gen_random_uuid(), $1, $2, g % 60 + 1, 1000, 'EXPIRED', 2000, 1000
+             (id, user_id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at)
+         SELECT gen_random_uuid(), gen_random_uuid(), $1, $2, g % 60 + 1, 1, 1000, 'EXPIRED', 2000, 1000
            FROM generate_series(1, 20000) AS g",
     )
     .bind(concert)
@@ -41,7 +41,7 @@ async fn live_holds_are_not_walked_after_an_analyze_taken_with_none_live() {
         .execute(&mut db)
         .await
         .unwrap();
-    let hold = "SELECT encore_hold($1, $2, $3, $4, $5, 1000, $6, $7, 1000)";
+    let hold = "SELECT encore_hold($1, $2, $3, $4, $5, 0, 0, 0, 1000, $6, $7, 1000, 1000)";
 
     // Forty live holds in one transaction, on the generic plans a pooled connection ends up with.
     let now = encore::clock::now();
@@ -58,13 +58,13 @@ async fn live_holds_are_not_walked_after_an_analyze_taken_with_none_live() {
             .bind(fan)
             .bind(concert)
             .bind(schedule)
-            .bind(seat)
+            .bind(seat.to_string())
             .bind(now)
             .bind(now + 600_000)
             .fetch_one(&mut *tx)
             .await
             .unwrap();
-        assert_eq!(outcome, "HELD", "seat {seat}");
+        assert_eq!(outcome, format!("HELD:{seat}"));
     }
     assert_eq!(
         index_entries_read(&mut tx).await,

@@ -351,7 +351,11 @@ async fn holds_check_seat_schedule_and_window() {
 
 #[tokio::test]
 async fn reservations_are_listed_newest_first_with_a_cursor() {
-    let app = spawn_with(|s| s.max_holds_per_user = 10).await;
+    let app = spawn_with(|s| {
+        s.max_holds_per_user = 10;
+        s.max_tickets_per_user = 10;
+    })
+    .await;
     let concert = app.concert().await;
     let schedule = app.schedule(&concert, 10, 1000).await;
     let user = app.user().await;

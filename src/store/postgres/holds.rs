@@ -15,7 +15,8 @@ use sqlx::{PgPool, Postgres};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::error::{Error, Result};
-use crate::reservations::HoldRequest;
+use crate::reservations::{HoldRequest, Places};
+use uuid::Uuid;
 
 /// Batches in flight at once: enough to keep both cores of PostgreSQL busy while the next batch
 /// gathers; more would only make batches smaller.
@@ -24,21 +25,33 @@ const IN_FLIGHT: usize = 4;
 const MAX_BATCH: usize = 64;
 
 /// How a hold ended, as `encore_hold` answers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum HoldOutcome {
-    Held,
+    /// Held: these places.
+    Held(Vec<i64>),
+    /// The fan's live hold of exactly these places, sent again.
+    Same(Uuid),
     SeatUnavailable,
     HoldLimitReached,
+    TicketLimitReached,
 }
 
 impl HoldOutcome {
     fn parse(s: &str) -> Result<Self> {
-        match s {
-            "HELD" => Ok(HoldOutcome::Held),
-            "SEAT_UNAVAILABLE" => Ok(HoldOutcome::SeatUnavailable),
-            "HOLD_LIMIT_REACHED" => Ok(HoldOutcome::HoldLimitReached),
-            other => Err(Error::internal(format!("encore_hold answered {other}"))),
-        }
+        let bad = || Error::internal(format!("encore_hold answered {s}"));
+        Ok(match s.split_once(':') {
+            Some(("HELD", numbers)) => HoldOutcome::Held(
+                numbers
+                    .split(',')
+                    .map(|n| n.parse().map_err(|_| bad()))
+                    .collect::<Result<_>>()?,
+            ),
+            Some(("SAME", id)) => HoldOutcome::Same(Uuid::parse_str(id).map_err(|_| bad())?),
+            None if s == "SEAT_UNAVAILABLE" => HoldOutcome::SeatUnavailable,
+            None if s == "HOLD_LIMIT_REACHED" => HoldOutcome::HoldLimitReached,
+            None if s == "TICKET_LIMIT_REACHED" => HoldOutcome::TicketLimitReached,
+            _ => return Err(bad()),
+        })
     }
 }
 
@@ -69,8 +82,8 @@ impl HoldBatches {
         // the caller itself. Handing it to the batch task would cost two task switches, and in a
         // crowd on one seat every other click waits for this one (`reservations/taken.rs`).
         if let Ok(_slot) = self.slots.try_acquire() {
-            let outcomes = call_many(&self.pool, &[req]).await?;
-            return Ok(outcomes[0]);
+            let mut outcomes = call_many(&self.pool, &[req]).await?;
+            return Ok(outcomes.remove(0));
         }
         let (reply, answer) = oneshot::channel();
         self.tx
@@ -117,7 +130,7 @@ async fn form_batches(
 /// that answer at once: retrying one by one would only multiply the wait.
 async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
     // Seat order is the lock order that keeps concurrent batches free of deadlocks.
-    batch.sort_by_key(|p| (p.req.schedule_id, p.req.seat_number));
+    batch.sort_by_key(|p| (p.req.schedule_id, p.req.places.first()));
     let reqs: Vec<&HoldRequest> = batch.iter().map(|p| &p.req).collect();
     match call_many(pool, &reqs).await {
         Ok(outcomes) => {
@@ -129,7 +142,9 @@ async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
             tracing::debug!(error = %e, holds = reqs.len(), "hold batch failed; holding one by one");
             for p in batch {
                 let outcome = call_many(pool, &[&p.req]).await;
-                let _ = p.reply.send(outcome.map(|o| o[0]).map_err(Error::from));
+                let _ = p
+                    .reply
+                    .send(outcome.map(|mut o| o.remove(0)).map_err(Error::from));
             }
         }
         Err(e) => {
@@ -166,19 +181,40 @@ async fn call_many(
     fn col<T>(reqs: &[&HoldRequest], f: impl Fn(&HoldRequest) -> T) -> Vec<T> {
         reqs.iter().map(|r| f(r)).collect()
     }
-    let max = reqs.first().map_or(0, |r| i64::from(r.max_holds));
+    let max_holds = reqs.first().map_or(0, |r| i64::from(r.max_holds));
+    let max_places = reqs.first().map_or(0, |r| i64::from(r.max_places));
     let answers: Vec<String> = sqlx::query_scalar::<Postgres, Vec<String>>(
-        "SELECT encore_hold_many($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "SELECT encore_hold_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(col(reqs, |r| r.id))
     .bind(col(reqs, |r| r.user_id))
     .bind(col(reqs, |r| r.concert_id))
     .bind(col(reqs, |r| r.schedule_id))
-    .bind(col(reqs, |r| r.seat_number))
+    .bind(col(reqs, |r| match &r.places {
+        Places::Seats(numbers) => numbers
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        Places::Count { .. } => String::new(),
+    }))
+    .bind(col(reqs, |r| match r.places {
+        Places::Count { first, .. } => first,
+        Places::Seats(_) => 0,
+    }))
+    .bind(col(reqs, |r| match r.places {
+        Places::Count { last, .. } => last,
+        Places::Seats(_) => 0,
+    }))
+    .bind(col(reqs, |r| match r.places {
+        Places::Count { count, .. } => count,
+        Places::Seats(_) => 0,
+    }))
     .bind(col(reqs, |r| r.price.0))
     .bind(col(reqs, |r| r.now))
     .bind(col(reqs, |r| r.held_until))
-    .bind(max)
+    .bind(max_holds)
+    .bind(max_places)
     .fetch_one(pool)
     .await?;
     if answers.len() != reqs.len() {

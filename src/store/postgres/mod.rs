@@ -12,56 +12,60 @@ use sqlx::{Connection, Postgres};
 use self::holds::{HoldBatches, HoldOutcome};
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
-use crate::reservations::{HoldRequest, Reservation};
+use crate::reservations::{Hold, HoldRequest, ReservationStore};
 
 super::sql::impl_all_stores!(Postgres);
 
 impl SqlStore<Postgres> {
-    /// The seat hold: `encore_hold` (migrations/postgres/0001_schema.sql) runs the same steps as the SQLite
-    /// transaction, called with every other hold queued meanwhile in one transaction.
-    pub(crate) async fn hold_seat(&self, r: &HoldRequest) -> Result<Reservation> {
+    /// The hold of an order: `encore_hold` (migrations/postgres/0001_schema.sql) runs the same
+    /// steps as the SQLite transaction, called with every other hold queued meanwhile in one
+    /// transaction.
+    pub(crate) async fn hold_places(&self, r: &HoldRequest) -> Result<Hold> {
         let batches = self
             .hold_batches
             .as_ref()
             .ok_or_else(|| Error::internal("PostgreSQL store without hold batches"))?;
         match batches.hold(r).await? {
-            HoldOutcome::Held => Ok(super::sql::held(r)),
+            HoldOutcome::Held(numbers) => Ok(Hold::Made(r.held(numbers))),
+            HoldOutcome::Same(id) => self
+                .reservation(id, r.user_id)
+                .await?
+                .map(Hold::Again)
+                .ok_or(Error::SeatUnavailable),
             HoldOutcome::HoldLimitReached => Err(Error::HoldLimitReached),
+            HoldOutcome::TicketLimitReached => Err(Error::TicketLimitReached),
             HoldOutcome::SeatUnavailable => Err(Error::SeatUnavailable),
         }
     }
 
-    /// The sweep, in one statement: every lapsed seat that no transaction has locked goes back
-    /// to AVAILABLE, and the reservation it was held for turns EXPIRED. A seat locked by a hold,
-    /// payment or cancel in flight is passed over (`SKIP LOCKED`) and left to the next sweep, or
-    /// to the hold that takes it again, which ends the old reservation itself. So the sweeper
-    /// never waits for a seat while holding others, and cannot deadlock with a hold batch, which
-    /// locks its seats in seat order. A live hold is always its seat's `reservation_id`, so
-    /// ending reservations through their seats misses none.
+    /// The sweep, in two statements: every lapsed place that no transaction has locked goes
+    /// back to AVAILABLE, then every lapsed hold left without a place turns EXPIRED. A place
+    /// locked by a hold, payment or cancel in flight is passed over (`SKIP LOCKED`) and its hold
+    /// left to the next sweep, so the sweeper never waits for a seat while holding others and
+    /// cannot deadlock with a hold batch, which locks its seats in number order.
     pub(crate) async fn expire_lapsed(
         tx: &mut sqlx::Transaction<'_, Postgres>,
         now: i64,
     ) -> Result<u64> {
-        let expired = sqlx::query(
-            "WITH lapsed AS (
-                 SELECT schedule_id, number, reservation_id FROM seats
-                  WHERE (schedule_id, number) IN
-                        (SELECT schedule_id, seat_number FROM reservations
-                          WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1)
-                    AND state = 'HELD' AND held_until <= $1
-                    FOR UPDATE SKIP LOCKED),
-             freed AS (
-                 UPDATE seats s SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
-                   FROM lapsed l
-                  WHERE s.schedule_id = l.schedule_id AND s.number = l.number
-                 RETURNING l.reservation_id)
-             UPDATE reservations SET status = 'EXPIRED'
-              WHERE id IN (SELECT reservation_id FROM freed) AND status || '' = 'HELD'",
+        sqlx::query(
+            "UPDATE seats s SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
+               FROM (SELECT t.schedule_id, t.number FROM seats t
+                      WHERE (t.schedule_id, t.number) IN
+                            (SELECT r.schedule_id, rs.number
+                               FROM reservations r JOIN reservation_seats rs ON rs.reservation_id = r.id
+                              WHERE r.status = 'HELD' AND r.held_until > 0 AND r.held_until <= $1)
+                        AND t.state = 'HELD' AND t.held_until <= $1
+                        FOR UPDATE SKIP LOCKED) AS lapsed
+              WHERE s.schedule_id = lapsed.schedule_id AND s.number = lapsed.number",
         )
         .bind(now)
         .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        .await?;
+        let expired = sqlx::query(super::sql::EXPIRE_EMPTY_HOLDS)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
         Ok(expired)
     }
 }

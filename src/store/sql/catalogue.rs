@@ -1,11 +1,8 @@
 //! `CatalogueStore` in SQL.
 
-/// A schedule with its live count of available seats (a lapsed hold counts as available).
+/// A schedule's fixed fields; its free places come from `catalogue::seat_states`.
 pub(crate) const SCHEDULE_SELECT: &str = "
-    SELECT s.id, s.concert_id, s.starts_at, s.booking_opens_at, s.booking_closes_at, s.seat_count, s.price,
-           (SELECT COUNT(*) FROM seats t
-             WHERE t.schedule_id = s.id
-               AND (t.state = 'AVAILABLE' OR (t.state = 'HELD' AND t.held_until <= $2))) AS available_seats
+    SELECT s.id, s.concert_id, s.starts_at, s.booking_opens_at, s.booking_closes_at, s.seat_count, s.price
       FROM schedules s";
 
 macro_rules! impl_catalogue_store {
@@ -52,12 +49,15 @@ macro_rules! impl_catalogue_store {
             async fn create_schedule(
                 &self,
                 s: &$crate::catalogue::Schedule,
+                plan: &$crate::catalogue::plan::Plan,
+                layout: &$crate::catalogue::plan::Layout,
                 now: i64,
             ) -> $crate::error::Result<()> {
+                let plan = serde_json::to_string(plan).map_err($crate::error::Error::internal)?;
                 let mut tx = self.write.begin().await?;
                 sqlx::query(
-                    "INSERT INTO schedules (id, concert_id, starts_at, booking_opens_at, booking_closes_at, seat_count, price, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO schedules (id, concert_id, starts_at, booking_opens_at, booking_closes_at, seat_count, price, plan, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(s.id)
                 .bind(s.concert_id)
@@ -66,22 +66,40 @@ macro_rules! impl_catalogue_store {
                 .bind(s.booking_closes_at)
                 .bind(s.seat_count)
                 .bind(s.price)
+                .bind(plan)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                // Seats 1..=seat_count in one statement, in a form both dialects accept.
-                sqlx::query(
-                    "INSERT INTO seats (schedule_id, number, price, state)
-                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
-                     SELECT $1, i, $3, 'AVAILABLE' FROM n",
-                )
-                .bind(s.id)
-                .bind(s.seat_count)
-                .bind(s.price)
-                .execute(&mut *tx)
-                .await?;
+                // Each section's places in one statement, in a form both dialects accept: a few
+                // statements for a stadium, not one per seat.
+                for section in &layout.sections {
+                    let range = section.range();
+                    sqlx::query(
+                        "INSERT INTO seats (schedule_id, number, price, state)
+                         WITH RECURSIVE n(i) AS (SELECT $2 UNION ALL SELECT i + 1 FROM n WHERE i < $3)
+                         SELECT $1, i, $4, 'AVAILABLE' FROM n",
+                    )
+                    .bind(s.id)
+                    .bind(*range.start())
+                    .bind(*range.end())
+                    .bind(layout.grades[section.grade].price)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn plan(
+                &self,
+                schedule_id: uuid::Uuid,
+            ) -> $crate::error::Result<Option<$crate::catalogue::plan::Plan>> {
+                let plan: Option<String> = sqlx::query_scalar("SELECT plan FROM schedules WHERE id = $1")
+                    .bind(schedule_id)
+                    .fetch_optional(&self.read)
+                    .await?;
+                plan.map(|p| serde_json::from_str(&p).map_err($crate::error::Error::internal))
+                    .transpose()
             }
 
             async fn schedules(
@@ -99,10 +117,9 @@ macro_rules! impl_catalogue_store {
             async fn schedule(
                 &self,
                 id: uuid::Uuid,
-                now: i64,
             ) -> $crate::error::Result<Option<$crate::catalogue::Schedule>> {
                 let sql = format!("{} WHERE s.id = $1", $crate::store::sql::catalogue::SCHEDULE_SELECT);
-                Ok(sqlx::query_as(&sql).bind(id).bind(now).fetch_optional(&self.read).await?)
+                Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
             }
 
             async fn seats(

@@ -38,13 +38,35 @@
 /// statements on generic plans after an `ANALYZE` taken with no hold live.
 pub const CONFIRM_HOLD: &str = "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 \
      WHERE id = $1 AND status || '' = 'HELD'";
+/// Frees every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`: the
+/// cancel, which needs all of them (`rows_affected` = the order's size). Through the order's own
+/// list, so the seats' primary key finds them; a place taken over after the hold lapsed names
+/// another reservation and is left alone.
+pub const FREE_HELD_SEATS: &str = "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL \
+     WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2) \
+       AND reservation_id = $2 AND state = 'HELD' AND held_until > $3";
+/// Sells every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`: the
+/// payment, which needs all of them.
+pub const SELL_HELD_SEATS: &str = "UPDATE seats SET state = 'SOLD', held_until = NULL \
+     WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2) \
+       AND reservation_id = $2 AND state = 'HELD' AND held_until > $3";
+/// The sweep's second step: every lapsed hold that holds no place any more (its places were
+/// freed just now, or taken over by another hold after it lapsed) turns EXPIRED. One whose place
+/// the first step passed over (locked) waits for the next sweep. States both conjuncts of
+/// `reservations_held`, the index it walks.
+pub const EXPIRE_EMPTY_HOLDS: &str = "UPDATE reservations SET status = 'EXPIRED' \
+     WHERE status = 'HELD' AND held_until > 0 AND held_until <= $1 \
+       AND NOT EXISTS (SELECT 1 FROM reservation_seats rs JOIN seats s \
+                         ON s.schedule_id = reservations.schedule_id AND s.number = rs.number \
+                        WHERE rs.reservation_id = reservations.id \
+                          AND s.reservation_id = reservations.id AND s.state = 'HELD')";
 /// Cancels a reservation by id if it is still a live hold; the cancel adds `RETURNING`.
 pub const CANCEL_HOLD: &str =
     "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD'";
 
 pub(crate) mod catalogue;
 mod payments;
-mod reservations;
+pub(crate) mod reservations;
 mod system;
 mod users;
 pub(crate) mod wallet;
@@ -86,21 +108,5 @@ macro_rules! impl_all_stores {
 }
 pub(crate) use impl_all_stores;
 
-/// The reservation a successful hold created (both backends insert exactly these values).
-pub(crate) fn held(r: &crate::reservations::HoldRequest) -> crate::reservations::Reservation {
-    crate::reservations::Reservation {
-        id: r.id,
-        concert_id: r.concert_id,
-        schedule_id: r.schedule_id,
-        seat_number: r.seat_number,
-        price: r.price,
-        status: crate::reservations::ReservationStatus::Held,
-        held_until: r.held_until,
-        created_at: r.now,
-        confirmed_at: None,
-    }
-}
-
 /// The columns of a reservation, in `Reservation`'s field order.
-pub(crate) const RESERVATION_COLS: &str =
-    "id, concert_id, schedule_id, seat_number, price, status, held_until, created_at, confirmed_at";
+pub(crate) const RESERVATION_COLS: &str = "id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at, confirmed_at";

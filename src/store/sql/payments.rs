@@ -1,4 +1,5 @@
-//! `PaymentStore` in SQL: one transaction sells the seat, confirms the hold and debits the wallet.
+//! `PaymentStore` in SQL: one transaction sells the order's places, confirms the hold and debits
+//! the wallet.
 
 macro_rules! impl_payment_store {
     ($db:ty) => {
@@ -10,20 +11,16 @@ macro_rules! impl_payment_store {
                 now: i64,
             ) -> $crate::error::Result<$crate::payments::Payment> {
                 use $crate::error::Error;
-                // The race for the sale: only a live hold of this reservation turns the seat SOLD.
-                let sold = sqlx::query(
-                    "UPDATE seats SET state = 'SOLD', held_until = NULL
-                      WHERE schedule_id = $1 AND number = $2 AND reservation_id = $3
-                        AND state = 'HELD' AND held_until > $4",
-                )
-                .bind(r.schedule_id)
-                .bind(r.seat_number)
-                .bind(r.id)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if sold == 0 {
+                // The race for the sale: only a live hold of this reservation turns its places
+                // SOLD, and only all of them (a place taken over after the hold lapsed is lost).
+                let sold = sqlx::query($crate::store::sql::SELL_HELD_SEATS)
+                    .bind(r.schedule_id)
+                    .bind(r.id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                if sold != r.quantity as u64 {
                     let status: String = sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1")
                         .bind(r.id)
                         .fetch_one(&mut **tx)
@@ -117,11 +114,11 @@ macro_rules! impl_payment_store {
                 let found: sqlx::Result<Option<$crate::reservations::Reservation>> =
                     sqlx::query_as(&sql).bind(reservation_id).bind(user_id).fetch_optional(&mut *tx).await;
                 let result = match found.map_err($crate::error::Error::from) {
-                    Ok(Some(r)) => Self::pay_in(&mut tx, &r, user_id, now).await.map(|p| (p, r.concert_id)),
+                    Ok(Some(r)) => Self::pay_in(&mut tx, &r, user_id, now).await.map(|p| (p, r)),
                     Ok(None) => Err($crate::error::Error::ReservationNotFound),
                     Err(e) => Err(e),
                 };
-                let (payment, concert_id) = match result {
+                let (payment, reservation) = match result {
                     Ok(ok) => ok,
                     Err(e) => {
                         tx.rollback().await?;
@@ -132,8 +129,10 @@ macro_rules! impl_payment_store {
                     let answer = Stored::of(axum::http::StatusCode::CREATED, &payment);
                     Self::idem_store(&mut tx, user_id, idem, &answer).await?;
                 }
+                let mut reservation = Self::with_numbers(&mut *tx, vec![reservation]).await?.remove(0);
                 tx.commit().await?;
-                Ok(Replayable::Fresh($crate::payments::Paid { payment, concert_id }))
+                reservation.status = $crate::reservations::ReservationStatus::Confirmed;
+                Ok(Replayable::Fresh($crate::payments::Paid { payment, reservation }))
             }
 
             async fn payment(

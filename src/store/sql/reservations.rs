@@ -1,15 +1,50 @@
-//! `ReservationStore` in SQL: the seat row's conditional update decides every race for a seat.
+//! `ReservationStore` in SQL: the seat rows' conditional updates decide every race for a place.
+
+/// The places of the user's reservations `WHERE` picks (binds `$1`.. as the caller's query).
+pub(crate) const SEATS_OF: &str =
+    "SELECT reservation_id, number FROM reservation_seats WHERE reservation_id IN";
 
 macro_rules! impl_reservation_store {
     ($db:ty) => {
+        impl $crate::store::sql::SqlStore<$db> {
+            /// Fills in each reservation's place numbers from `reservation_seats`.
+            async fn with_numbers<'e, E>(
+                exec: E,
+                mut rows: Vec<$crate::reservations::Reservation>,
+            ) -> $crate::error::Result<Vec<$crate::reservations::Reservation>>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                if rows.is_empty() {
+                    return Ok(rows);
+                }
+                let marks: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "{} ({}) ORDER BY number",
+                    $crate::store::sql::reservations::SEATS_OF,
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query_as::<_, (uuid::Uuid, i64)>(&sql);
+                for r in &rows {
+                    q = q.bind(r.id);
+                }
+                for (id, number) in q.fetch_all(exec).await? {
+                    if let Some(r) = rows.iter_mut().find(|r| r.id == id) {
+                        r.numbers.push(number);
+                    }
+                }
+                Ok(rows)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::reservations::ReservationStore for $crate::store::sql::SqlStore<$db> {
             async fn hold(
                 &self,
                 r: &$crate::reservations::HoldRequest,
-            ) -> $crate::error::Result<$crate::reservations::Reservation> {
+            ) -> $crate::error::Result<$crate::reservations::Hold> {
                 // Backend-specific: a transaction on SQLite, one function call on PostgreSQL.
-                self.hold_seat(r).await
+                self.hold_places(r).await
             }
 
             async fn reservation(
@@ -21,11 +56,13 @@ macro_rules! impl_reservation_store {
                     "SELECT {} FROM reservations WHERE id = $1 AND user_id = $2",
                     $crate::store::sql::RESERVATION_COLS
                 );
-                Ok(sqlx::query_as(&sql)
+                let found: Option<$crate::reservations::Reservation> = sqlx::query_as(&sql)
                     .bind(id)
                     .bind(user_id)
                     .fetch_optional(&self.read)
-                    .await?)
+                    .await?;
+                let rows = Self::with_numbers(&self.read, found.into_iter().collect()).await?;
+                Ok(rows.into_iter().next())
             }
 
             async fn reservations(
@@ -44,6 +81,7 @@ macro_rules! impl_reservation_store {
                     .bind(i64::from(page.limit) + 1)
                     .fetch_all(&self.read)
                     .await?;
+                let rows = Self::with_numbers(&self.read, rows).await?;
                 Ok($crate::page::Page::from_rows(rows, page, |r| r.id))
             }
 
@@ -59,19 +97,14 @@ macro_rules! impl_reservation_store {
                     .await?
                     .ok_or(Error::ReservationNotFound)?;
                 let mut tx = self.write.begin().await?;
-                let freed = sqlx::query(
-                    "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
-                      WHERE schedule_id = $1 AND number = $2 AND reservation_id = $3
-                        AND state = 'HELD' AND held_until > $4",
-                )
-                .bind(r.schedule_id)
-                .bind(r.seat_number)
-                .bind(r.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if freed == 0 {
+                let freed = sqlx::query($crate::store::sql::FREE_HELD_SEATS)
+                    .bind(r.schedule_id)
+                    .bind(r.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if freed != r.numbers.len() as u64 {
                     return Err(Error::ReservationNotHeld);
                 }
                 let sql = format!(
@@ -79,18 +112,19 @@ macro_rules! impl_reservation_store {
                     $crate::store::sql::CANCEL_HOLD,
                     $crate::store::sql::RESERVATION_COLS
                 );
-                let cancelled = sqlx::query_as(&sql)
+                let mut cancelled: $crate::reservations::Reservation = sqlx::query_as(&sql)
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(Error::ReservationNotHeld)?;
                 tx.commit().await?;
+                cancelled.numbers = r.numbers;
                 Ok(cancelled)
             }
 
             async fn expire_holds(&self, now: i64) -> $crate::error::Result<u64> {
-                // One transaction that ends seat and reservation together (`expire_lapsed`, per
-                // backend), so no one ever sees a seat still HELD for a reservation already
+                // One transaction that ends seats and reservations together (`expire_lapsed`,
+                // per backend), so no one ever sees a place still HELD for a reservation already
                 // EXPIRED; a payment racing the sweep finds either a live hold or HOLD_EXPIRED.
                 let mut tx = self.write.begin().await?;
                 let expired = Self::expire_lapsed(&mut tx, now).await?;
