@@ -120,7 +120,7 @@ async fn hold_places(
     let in_flight = if named.is_empty() {
         None
     } else {
-        match state.taken.turn(schedule.id, named).await {
+        match state.taken.turn(schedule.id, named, user).await {
             Turn::Taken => return Err(Error::SeatUnavailable),
             Turn::Lead(guard) => Some(guard),
             Turn::Ask => None,
@@ -153,7 +153,7 @@ async fn hold_places(
     if let Ok(Hold::Made(r)) = &result {
         state
             .taken
-            .held(req.schedule_id, &r.numbers, req.held_until, now);
+            .held(req.schedule_id, &r.numbers, user, req.held_until, now);
         state
             .seat_states
             .patch(req.schedule_id, &r.numbers, HELD, req.held_until, now);

@@ -61,7 +61,8 @@ const CAPACITY: usize = 100_000;
 const WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct TakenSeats {
-    recent: Cache<Seat, Millis>,
+    /// Seat → until when it is trusted taken, and by whom.
+    recent: Cache<Seat, (Millis, Uuid)>,
     /// Seats with a hold through this instance on its way to the database.
     in_flight: Mutex<HashMap<Seat, watch::Receiver<()>>>,
 }
@@ -80,8 +81,15 @@ impl TakenSeats {
     /// hold on one of them that is already on its way there (a hot seat's crowd then costs one
     /// database call per instance, not one per click), then answers from what that hold left
     /// behind.
-    pub async fn turn(&self, schedule: Uuid, numbers: &[i64]) -> Turn<'_> {
-        let taken = |now| numbers.iter().any(|&n| self.is_taken(schedule, n, now));
+    ///
+    /// A seat this instance saw `fan` take is not "taken" for `fan`: their same order sent
+    /// again goes to the database, which answers with their reservation.
+    pub async fn turn(&self, schedule: Uuid, numbers: &[i64], fan: Uuid) -> Turn<'_> {
+        let taken = |now| {
+            numbers
+                .iter()
+                .any(|&n| self.taken_by(schedule, n, now).is_some_and(|by| by != fan))
+        };
         if taken(clock::now()) {
             return Turn::Taken;
         }
@@ -115,18 +123,26 @@ impl TakenSeats {
         }
     }
 
-    /// Whether a hold committed here moments ago still covers the seat.
-    pub fn is_taken(&self, schedule: Uuid, seat: i64, now: Millis) -> bool {
+    /// The fan whose hold, committed here moments ago, still covers the seat.
+    pub fn taken_by(&self, schedule: Uuid, seat: i64, now: Millis) -> Option<Uuid> {
         self.recent
             .get(&(schedule, seat))
-            .is_some_and(|until| until > now)
+            .filter(|&(until, _)| until > now)
+            .map(|(_, fan)| fan)
     }
 
-    /// A hold on these seats was committed.
-    pub fn held(&self, schedule: Uuid, numbers: &[i64], held_until: Millis, now: Millis) {
+    /// `fan`'s hold on these seats was committed.
+    pub fn held(
+        &self,
+        schedule: Uuid,
+        numbers: &[i64],
+        fan: Uuid,
+        held_until: Millis,
+        now: Millis,
+    ) {
         for &n in numbers {
             self.recent
-                .insert((schedule, n), held_until.min(now + TRUST_MS));
+                .insert((schedule, n), (held_until.min(now + TRUST_MS), fan));
         }
     }
 
@@ -142,19 +158,25 @@ impl TakenSeats {
 mod tests {
     use super::*;
 
+    const FAN: Uuid = Uuid::from_u128(1);
+    const OTHER: Uuid = Uuid::from_u128(2);
+
     #[test]
     fn a_taken_seat_is_trusted_until_the_hold_lapses_or_a_second_passes() {
         let taken = TakenSeats::default();
         let (s, other) = (Uuid::now_v7(), Uuid::now_v7());
-        assert!(!taken.is_taken(s, 1, 0));
-        taken.held(s, &[1], 500, 0);
-        assert!(taken.is_taken(s, 1, 499));
-        assert!(!taken.is_taken(s, 1, 500), "the hold lapses at heldUntil");
-        assert!(!taken.is_taken(s, 2, 0) && !taken.is_taken(other, 1, 0));
-        taken.held(s, &[1], 600_000, 0);
-        assert!(taken.is_taken(s, 1, TRUST_MS - 1));
+        assert!(taken.taken_by(s, 1, 0).is_none());
+        taken.held(s, &[1], FAN, 500, 0);
+        assert!(taken.taken_by(s, 1, 499).is_some());
         assert!(
-            !taken.is_taken(s, 1, TRUST_MS),
+            taken.taken_by(s, 1, 500).is_none(),
+            "the hold lapses at heldUntil"
+        );
+        assert!(taken.taken_by(s, 2, 0).is_none() && taken.taken_by(other, 1, 0).is_none());
+        taken.held(s, &[1], FAN, 600_000, 0);
+        assert!(taken.taken_by(s, 1, TRUST_MS - 1).is_some());
+        assert!(
+            taken.taken_by(s, 1, TRUST_MS).is_none(),
             "trusted for a second at most"
         );
     }
@@ -163,27 +185,27 @@ mod tests {
     fn a_cancel_here_frees_the_seat_at_once() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        taken.held(s, &[7], 600_000, 0);
+        taken.held(s, &[7], FAN, 600_000, 0);
         taken.freed(s, &[7]);
-        assert!(!taken.is_taken(s, 7, 1));
+        assert!(taken.taken_by(s, 7, 1).is_none());
     }
 
     #[tokio::test]
     async fn clicks_on_a_seat_in_flight_wait_for_that_hold() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        let Turn::Lead(first) = taken.turn(s, &[3]).await else {
+        let Turn::Lead(first) = taken.turn(s, &[3], OTHER).await else {
             panic!("the first click asks the database");
         };
         assert!(
-            matches!(taken.turn(s, &[4]).await, Turn::Lead(_)),
+            matches!(taken.turn(s, &[4], OTHER).await, Turn::Lead(_)),
             "another seat does not wait"
         );
         // The first hold wins: the click that waited on it loses without asking.
-        let waiter = async { matches!(taken.turn(s, &[3]).await, Turn::Taken) };
+        let waiter = async { matches!(taken.turn(s, &[3], OTHER).await, Turn::Taken) };
         let winner = async {
             tokio::task::yield_now().await;
-            taken.held(s, &[3], clock::now() + 60_000, clock::now());
+            taken.held(s, &[3], FAN, clock::now() + 60_000, clock::now());
             drop(first);
         };
         let (lost, ()) = tokio::join!(waiter, winner);
@@ -191,30 +213,39 @@ mod tests {
         assert!(taken.in_flight.lock().is_empty());
 
         // A hold that does not take its seat lets the waiter ask for itself.
-        let Turn::Lead(first) = taken.turn(s, &[5]).await else {
+        let Turn::Lead(first) = taken.turn(s, &[5], OTHER).await else {
             panic!("a free seat");
         };
-        let waiter = async { matches!(taken.turn(s, &[5]).await, Turn::Ask) };
+        let waiter = async { matches!(taken.turn(s, &[5], OTHER).await, Turn::Ask) };
         let loser = async {
             tokio::task::yield_now().await;
             drop(first);
         };
         let (asks, ()) = tokio::join!(waiter, loser);
         assert!(asks);
-        assert!(matches!(taken.turn(s, &[5]).await, Turn::Lead(_)));
+        assert!(matches!(taken.turn(s, &[5], OTHER).await, Turn::Lead(_)));
+    }
+
+    #[tokio::test]
+    async fn the_fan_who_took_a_seat_may_ask_for_it_again() {
+        let taken = TakenSeats::default();
+        let s = Uuid::now_v7();
+        taken.held(s, &[1, 2], FAN, clock::now() + 60_000, clock::now());
+        assert!(matches!(taken.turn(s, &[1, 2], OTHER).await, Turn::Taken));
+        assert!(matches!(taken.turn(s, &[1, 2], FAN).await, Turn::Lead(_)));
     }
 
     #[tokio::test]
     async fn an_order_waits_on_a_hold_in_flight_of_any_of_its_seats() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        let Turn::Lead(first) = taken.turn(s, &[2, 3]).await else {
+        let Turn::Lead(first) = taken.turn(s, &[2, 3], OTHER).await else {
             panic!("the first order asks the database");
         };
-        let waiter = async { matches!(taken.turn(s, &[3, 4]).await, Turn::Taken) };
+        let waiter = async { matches!(taken.turn(s, &[3, 4], OTHER).await, Turn::Taken) };
         let winner = async {
             tokio::task::yield_now().await;
-            taken.held(s, &[2, 3], clock::now() + 60_000, clock::now());
+            taken.held(s, &[2, 3], FAN, clock::now() + 60_000, clock::now());
             drop(first);
         };
         let (lost, ()) = tokio::join!(waiter, winner);
@@ -223,18 +254,18 @@ mod tests {
             taken.in_flight.lock().is_empty(),
             "the guard freed both seats"
         );
-        assert!(matches!(taken.turn(s, &[4, 5]).await, Turn::Lead(_)));
+        assert!(matches!(taken.turn(s, &[4, 5], OTHER).await, Turn::Lead(_)));
     }
 
     #[tokio::test]
     async fn a_click_stops_waiting_on_a_hold_that_hangs() {
         let taken = TakenSeats::default();
         let s = Uuid::now_v7();
-        let Turn::Lead(_hung) = taken.turn(s, &[9]).await else {
+        let Turn::Lead(_hung) = taken.turn(s, &[9], OTHER).await else {
             panic!("a free seat");
         };
         let started = std::time::Instant::now();
-        assert!(matches!(taken.turn(s, &[9]).await, Turn::Ask));
+        assert!(matches!(taken.turn(s, &[9], OTHER).await, Turn::Ask));
         assert!(
             started.elapsed() >= WAIT_MAX,
             "it waited for the hold first"

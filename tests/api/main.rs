@@ -14,4 +14,5 @@ mod reservations;
 mod restart;
 mod scaled;
 mod users;
+mod venues;
 mod wallet;

@@ -332,3 +332,31 @@ async fn postgres_away_fails_closed_and_recovers_by_itself() {
     assert!(back, "encore reconnected to PostgreSQL without a restart");
     assert_eq!(app.get("wallet", Some(&user), None).await.status, 200);
 }
+
+/// Twenty orders of one fan, spread over three instances at once, never pass the cap of places
+/// per fan: it is counted under the fan's lock inside the hold's own transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
+async fn one_fans_orders_over_three_instances_never_pass_the_cap() {
+    let apps = spawn_cluster(3, |s| s.max_holds_per_user = 20).await;
+    let concert = apps[0].concert().await;
+    let schedule = apps[0].schedule(&concert, 40, 1000).await;
+    let fan = apps[0].user().await;
+    let token = apps[0].admitted(&fan, &concert).await;
+    let answers = futures_util::future::join_all((0..20).map(|i| {
+        apps[i % 3].post(
+            "reservations",
+            Some(&fan),
+            Some(&token),
+            json!({"scheduleId": schedule, "seats": [format!("MAIN-1-{}", i + 1), format!("MAIN-1-{}", i + 21)]}),
+        )
+    }))
+    .await;
+    let held = answers.iter().filter(|r| r.status == 201).count();
+    assert_eq!(held, 2, "two orders of two places reach the cap of four");
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.status == 201 || r.code() == "TICKET_LIMIT_REACHED")
+    );
+}
