@@ -8,10 +8,10 @@
 //! Lock order, to rule out deadlocks on PostgreSQL: the user (an advisory lock), then seat rows,
 //! then reservation rows, then the wallet row. Every transaction takes a subset in that order.
 //!
-//! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The seat hold
-//! (`hold_seat`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
+//! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The hold
+//! (`hold_places`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
 //! called for a batch of holds at once, where it is the hot path and round trips dominate. The
-//! sweep (`expire_lapsed`): on PostgreSQL it passes over seats other transactions have locked
+//! sweep (`free_lapsed`): on PostgreSQL it passes over seats other transactions have locked
 //! (`SKIP LOCKED`), so it never waits inside the lock order; SQLite's single writer needs no
 //! such care.
 //!
