@@ -7,7 +7,7 @@ import { money, timeEl } from '../format.js';
 import { session } from '../session.js';
 import { api, getFresh, cache, getConcert, isTransient, notFound } from '../api.js';
 import { notify } from '../notice.js';
-import { fail } from '../errors.js';
+import { fail, loadFailed } from '../errors.js';
 import { go, requireUser } from '../router.js';
 import { activeNote } from './dates.js';
 import { reservationSeats, shortNames } from '../seatnames.js';
@@ -170,8 +170,10 @@ export async function pageSeats(ctx, main, [cid, sid]) {
       } catch (e) {
         if (stopped || !ctx.alive()) return;
         notFound(e, 'SCHEDULE_NOT_FOUND');
-        fail(ctx, e, { concertId: cid });
-        again = isTransient(e); // otherwise the fan has to act (or has been moved on): stop polling
+        again = isTransient(e);
+        // No map yet and no point retrying: say why in its place (with a retry button).
+        if (!plan && !again) loadFailed(ctx, venueSlot, e, { concertId: cid });
+        else fail(ctx, e, { concertId: cid }); // otherwise the fan has to act (or has been moved on): stop polling
       } finally {
         inflight = null;
         if (again && !stopped && ctx.alive()) timer = setTimeout(load, started === epoch ? SEAT_POLL_MS : 0);

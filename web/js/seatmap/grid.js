@@ -26,6 +26,9 @@ export function seatGrid(section, { grade, simple, isChosen, onToggle }) {
     class: 'seat-grid', role: 'grid', 'aria-multiselectable': 'true',
     'aria-label': t('seats.gridOf', { section: section.name }), 'aria-rowcount': String(rows.length),
   });
+  // One row (a part-1 date: up to 2,000 seats) wraps onto lines instead of scrolling sideways.
+  const wrap = rows.length === 1;
+  if (wrap) el.classList.add('seat-grid--wrap');
   el.style.setProperty('--grade', grade ? grade.colour : 'var(--accent)');
   el.style.setProperty('--cols', String(rows.reduce((m, r) => Math.max(m, r.seats), 1)));
   const cells = new Array(section.size);
@@ -140,6 +143,16 @@ export function seatGrid(section, { grade, simple, isChosen, onToggle }) {
     // The seat at position k (kept within the row) of row `to`, if that row exists.
     const at = (to, pos = k) => (to < 0 || to >= rows.length ? null : cellAt(rows[to].offset + Math.max(0, Math.min(pos, rows[to].seats - 1))));
     let target = null;
+    if (wrap && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
+      // Up and down move by one visual line of the wrapped row.
+      const top = cells[0].offsetTop;
+      let perLine = 1;
+      while (perLine < rows[0].seats && cells[perLine] && cells[perLine].offsetTop === top) perLine++;
+      const to = k + (ev.key === 'ArrowDown' ? perLine : -perLine);
+      ev.preventDefault();
+      if (to >= 0 && to < rows[0].seats) moveTo(at(0, to));
+      return;
+    }
     switch (ev.key) {
       case 'ArrowRight': target = k + 1 < rows[ri].seats ? at(ri, k + 1) : null; break;
       case 'ArrowLeft': target = k > 0 ? at(ri, k - 1) : null; break;
