@@ -39,15 +39,16 @@ export function seatGrid(section, { grade, simple, isChosen, onToggle }) {
     return { pre, post: post + gradeText };
   });
 
-  const paintCell = (c, i, ri) => {
+  // `fresh`: a cell just made, with no state attributes to take off.
+  const paintCell = (c, i, ri, fresh = false) => {
     const st = section.status[i] || 'S';
     const n = i - rows[ri].offset + 1;
     const chosen = st === FREE && isChosen(rows[ri].first + n - 1);
     c.className = st === FREE ? (chosen ? 'seat s-a s-c' : 'seat s-a') : (st === HELD ? 'seat s-h' : 'seat s-s');
     c.textContent = chosen ? '✓' : (st === FREE ? String(n) : (MARK[st] || '✕'));
     c.setAttribute('aria-label', names[ri].pre + n + names[ri].post + (st === FREE ? '' : (statusText[st] || statusText.S)));
-    if (st === FREE) c.removeAttribute('aria-disabled'); else c.setAttribute('aria-disabled', 'true');
-    if (chosen) c.setAttribute('aria-selected', 'true'); else c.removeAttribute('aria-selected');
+    if (st !== FREE) c.setAttribute('aria-disabled', 'true'); else if (!fresh) c.removeAttribute('aria-disabled');
+    if (chosen) c.setAttribute('aria-selected', 'true'); else if (!fresh) c.removeAttribute('aria-selected');
   };
 
   // Every row is there from the start (with its header, at its full height); its seats come when
@@ -76,8 +77,7 @@ export function seatGrid(section, { grade, simple, isChosen, onToggle }) {
       const i = r.offset + k;
       const c = cellTpl.cloneNode(false);
       c.setAttribute('data-seat', String(r.first + k));
-      c.setAttribute('data-i', String(i));
-      paintCell(c, i, ri);
+      paintCell(c, i, ri, true);
       cells[i] = c;
       frag.appendChild(c);
     }
@@ -123,8 +123,10 @@ export function seatGrid(section, { grade, simple, isChosen, onToggle }) {
     c.tabIndex = 0;
     if (focus) c.focus();
   };
+  // A section's seats are numbered without gaps, so a seat's index is its number less the first.
+  const indexOfCell = (c) => Number(c.dataset.seat) - rows[0].first;
   const toggle = (c) => {
-    const i = Number(c.dataset.i);
+    const i = indexOfCell(c);
     if (section.status[i] === FREE) onToggle(seatAt(section, i));
   };
 
@@ -137,7 +139,7 @@ export function seatGrid(section, { grade, simple, isChosen, onToggle }) {
   el.addEventListener('keydown', (ev) => {
     const c = ev.target.closest('.seat');
     if (!c) return;
-    const i = Number(c.dataset.i);
+    const i = indexOfCell(c);
     const ri = rowIndexAt(section, i);
     const k = i - rows[ri].offset;
     // The seat at position k (kept within the row) of row `to`, if that row exists.
