@@ -20,10 +20,12 @@ use crate::catalogue::plan::Layout;
 use crate::catalogue::seat_states::SeatStates;
 use crate::catalogue::seatmap::SeatMaps;
 use crate::catalogue::{Concert, Schedule};
+use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::auth::{QueueTokenHeader, hash_key};
 use crate::http::fallback;
+use crate::queue::controls::{Admission, Controls, Policy};
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
@@ -79,6 +81,8 @@ pub struct Shared {
     pub seat_states: SeatStates,
     /// Encoded seat maps, one per schedule.
     pub seat_maps: SeatMaps,
+    /// Each concert's queue policy: live controls, on-sale time, places left.
+    pub controls: Arc<Controls>,
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
@@ -124,10 +128,16 @@ impl Shared {
     /// checks it is for the concert the call is about.
     pub async fn queue_ticket(&self, token: QueueTokenHeader, user_id: Uuid) -> Result<GateTicket> {
         let token = token.0.ok_or(Error::QueueTokenRequired)?;
-        self.queue
-            .gate(&token, clock::now())
-            .await?
-            .open_for(user_id)
+        let now = clock::now();
+        let (_, adm) = self.admission(self.queue.concert_of(&token)?, now).await?;
+        self.queue.gate(&token, now, &adm).await?.open_for(user_id)
+    }
+
+    /// The concert's policy now (controls, on-sale time, places left) and what the queue is
+    /// told for a call at `now`.
+    pub async fn admission(&self, concert_id: Uuid, now: Millis) -> Result<(Policy, Admission)> {
+        let policy = self.controls.policy(concert_id, now).await?;
+        Ok((policy, policy.admission(now)))
     }
 }
 
@@ -147,7 +157,9 @@ impl Application {
             active_limit: settings.queue_active_limit,
             active_ttl: clock::millis(settings.queue_active_ttl),
             idle_timeout: clock::millis(settings.queue_idle_timeout),
+            admit_per_minute: None,
         };
+        let controls = Arc::new(Controls::new(store.clone(), settings.queue_active_limit));
         let queue: Arc<dyn Queue> = match &settings.redis_url {
             Some(url) => Arc::new(
                 crate::queue::redis::RedisQueue::connect(
@@ -190,6 +202,7 @@ impl Application {
             schedules: Arc::new(Cache::new(100_000)),
             layouts: Arc::new(Cache::new(2_000)),
             seat_states,
+            controls,
             seat_maps: SeatMaps::default(),
             taken: TakenSeats::default(),
             metrics,
@@ -274,18 +287,32 @@ fn spawn_background(state: &AppState) {
         state.settings.sweep_interval,
         state.stop.clone(),
     );
-    let queue = state.queue.clone();
-    let stop = state.stop.clone();
+    let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(QUEUE_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = stop.cancelled() => break,
+                _ = state.stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = queue.tick(clock::now()).await {
-                tracing::debug!(error = %e, "queue tick failed; retrying");
+            let concerts = match state.queue.concerts().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "queue tick failed; retrying");
+                    continue;
+                }
+            };
+            // One concert's trouble never stops another's tick.
+            for concert in concerts {
+                let now = clock::now();
+                let ticked = match state.admission(concert, now).await {
+                    Ok((_, adm)) => state.queue.tick(concert, now, &adm).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = ticked {
+                    tracing::debug!(error = %e, %concert, "queue tick failed; retrying");
+                }
             }
         }
     });

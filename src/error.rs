@@ -34,6 +34,8 @@ pub enum Error {
     HoldLimitReached,
     #[error("this order would pass the limit of places per fan for this concert")]
     TicketLimitReached,
+    #[error("every place of this concert is sold")]
+    SoldOut,
     #[error("booking is not open for this schedule")]
     BookingClosed,
     #[error("reservation not found")]
@@ -105,7 +107,7 @@ impl Error {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
-            | AlreadyPaid => StatusCode::CONFLICT,
+            | AlreadyPaid | SoldOut => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
@@ -129,6 +131,7 @@ impl Error {
             SeatUnavailable => "SEAT_UNAVAILABLE",
             HoldLimitReached => "HOLD_LIMIT_REACHED",
             TicketLimitReached => "TICKET_LIMIT_REACHED",
+            SoldOut => "SOLD_OUT",
             BookingClosed => "BOOKING_CLOSED",
             ReservationNotFound => "RESERVATION_NOT_FOUND",
             ReservationNotHeld => "RESERVATION_NOT_HELD",

@@ -66,8 +66,15 @@ pub async fn pay(
         state
             .seat_states
             .patch(r.schedule_id, &r.numbers, SOLD, 0, clock::now());
+        state
+            .controls
+            .places_changed(r.concert_id, 0, -(r.numbers.len() as i64));
         // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
-        if let Err(e) = state.queue.finish(user.0, r.concert_id, now).await {
+        let finished = match state.admission(r.concert_id, now).await {
+            Ok((_, adm)) => state.queue.finish(user.0, r.concert_id, now, &adm).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = finished {
             tracing::warn!(error = %e, "could not retire the payer's queue ticket");
         }
     }

@@ -38,6 +38,29 @@ impl AdmissionRate {
         self.first.get_or_insert(now);
     }
 
+    /// Admissions counted in the one-minute bucket `now` is in.
+    pub fn this_minute(&self, now: Millis) -> u64 {
+        if bucket_of(now) == self.bucket_start {
+            self.current
+        } else {
+            0
+        }
+    }
+
+    /// Admissions over the sliding minute before `now`.
+    pub fn last_minute(&self, now: Millis) -> u64 {
+        let bucket = bucket_of(now);
+        let (current, previous) = if bucket == self.bucket_start {
+            (self.current, self.previous)
+        } else if bucket == self.bucket_start + BUCKET {
+            (0, self.current)
+        } else {
+            (0, 0)
+        };
+        let weight = (BUCKET - (now - bucket)) as f64 / BUCKET as f64;
+        (current as f64 + previous as f64 * weight).round() as u64
+    }
+
     /// Seconds until `position` waiters have been admitted at the rate of the last minute;
     /// `None` when nobody was admitted in that minute.
     pub fn estimate(&self, position: u64, now: Millis) -> Option<u64> {

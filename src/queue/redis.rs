@@ -19,10 +19,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use super::beats::Beats;
+use super::controls::{Admission, Sale};
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
 use super::token::{TicketId, TokenCodec};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket};
+use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 
@@ -39,13 +40,16 @@ struct Scripts {
     leave: Script,
     finish: Script,
     maintain: Script,
+    draw: Script,
 }
 
 impl Scripts {
     fn new() -> Self {
         let s = |body: &str| Script::new(&format!("{PRELUDE}\n{body}"));
         Scripts {
-            // ARGV 8.. pairs of (user, new ticket id). A user already in line keeps their ticket.
+            // ARGV 9 'pre' before the on-sale time, else ''; 10.. pairs of (user, new ticket id).
+            // A user already in line keeps their ticket. Before the on-sale time (and until the
+            // draw) a new ticket goes into the pre-queue instead of the line.
             // Answers 2 fields a join: the standing (`code_of`) and the ticket id of a user who
             // was in line already ('' when the caller's new ticket was added), then the rate.
             //
@@ -59,15 +63,22 @@ impl Scripts {
                 -- The join counter and the line's length are read once and kept here.
                 local seq = tonumber(redis.call('HGET', KEYS[6], 'seq')) or 0
                 local length = redis.call('ZCARD', KEYS[1])
-                for i = 8, #ARGV, 2 do
+                local pre = ARGV[9] == 'pre' and not redis.call('HGET', KEYS[6], 'drawn')
+                for i = 10, #ARGV, 2 do
                   local id = redis.call('HGET', KEYS[5], ARGV[i])
                   local position = nil
                   if not id then
                     id, added = ARGV[i + 1], true
-                    seq, length = seq + 1, length + 1
-                    position = length
-                    redis.call('ZADD', KEYS[1], string.format('%d', seq), id)
-                    redis.call('ZADD', KEYS[3], ARGV[1], id)
+                    seq = seq + 1
+                    if pre then
+                      position = -1
+                      redis.call('ZADD', KEYS[7], string.format('%d', seq), id)
+                    else
+                      length = length + 1
+                      position = length
+                      redis.call('ZADD', KEYS[1], string.format('%d', seq), id)
+                      redis.call('ZADD', KEYS[3], ARGV[1], id)
+                    end
                     redis.call('HSET', KEYS[4], id, ARGV[i])
                     redis.call('HSET', KEYS[5], ARGV[i], id)
                   end
@@ -84,7 +95,7 @@ impl Scripts {
                   n = n + 2
                 end
                 return with_rate(out)"#),
-            // ARGV 8.. pairs of (ticket, kind): 'b' a poll that is also the ticket's heartbeat,
+            // ARGV 9.. pairs of (ticket, kind): 'b' a poll that is also the ticket's heartbeat,
             // 'p' a poll whose heartbeat this instance sent lately (see `beats.rs`), 'g' a gate
             // check, which needs the owner and is no heartbeat. Only a waiter has a heartbeat:
             // `seen` holds exactly the WAITING tickets.
@@ -93,7 +104,7 @@ impl Scripts {
             view_many: s(r#"
                 maintain()
                 local out, n = {}, 0
-                for i = 8, #ARGV, 2 do
+                for i = 9, #ARGV, 2 do
                   local id, kind = ARGV[i], ARGV[i + 1]
                   local code = code_of(id)
                   if kind == 'b' and code > 0 then redis.call('ZADD', KEYS[3], 'XX', ARGV[1], id) end
@@ -103,22 +114,44 @@ impl Scripts {
                   n = n + 2
                 end
                 return with_rate(out)"#),
-            // ARGV 8 ticket
+            // ARGV 9 ticket
             leave: s(r#"
                 maintain()
-                local gone = remove(ARGV[8])
+                local gone = remove(ARGV[9])
                 maintain()
                 if gone == 1 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
                 return gone"#),
-            // ARGV 8 user
+            // ARGV 9 user
             finish: s(r#"
-                local id = redis.call('HGET', KEYS[5], ARGV[8])
+                local id = redis.call('HGET', KEYS[5], ARGV[9])
                 local gone = 0
                 if id then gone = remove(id) end
                 maintain()
                 if gone == 1 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
                 return gone"#),
             maintain: s("if maintain() then return 1 else return 0 end"),
+            // ARGV 9.. the pre-queue in drawn order, as the caller computed it from the seed.
+            // Once only: an answer of 0 means it was drawn already. When the pre-queue is not
+            // exactly the tickets given (one joined or left meanwhile), nothing happens and -1
+            // asks the caller to draw again from the pre-queue as it is now.
+            draw: s(r#"
+                if redis.call('HGET', KEYS[6], 'drawn') then return 0 end
+                if redis.call('ZCARD', KEYS[7]) ~= #ARGV - 8 then return -1 end
+                for i = 9, #ARGV do
+                  if not redis.call('ZSCORE', KEYS[7], ARGV[i]) then return -1 end
+                end
+                local seq = tonumber(redis.call('HGET', KEYS[6], 'seq')) or 0
+                for i = 9, #ARGV do
+                  seq = seq + 1
+                  redis.call('ZADD', KEYS[1], string.format('%d', seq), ARGV[i])
+                  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[i])
+                  redis.call('RPUSH', KEYS[8], ARGV[i])
+                end
+                redis.call('DEL', KEYS[7])
+                redis.call('HSET', KEYS[6], 'seq', string.format('%d', seq), 'drawn', 1)
+                maintain()
+                redis.call('PUBLISH', ARGV[6], ARGV[7])
+                return #ARGV - 8"#),
         }
     }
 }
@@ -129,7 +162,7 @@ fn unavailable(e: impl std::fmt::Display) -> Error {
 
 /// Key names of one concert's line, and its id as a script argument.
 struct KeyNames {
-    keys: [String; 6],
+    keys: [String; 8],
     concert: String,
 }
 
@@ -138,6 +171,8 @@ struct KeyNames {
 struct ConcertState {
     names: Arc<KeyNames>,
     registered: AtomicBool,
+    /// The pre-queue is known drawn: no call needs to make sure of it again.
+    drawn: AtomicBool,
     views: mpsc::Sender<Pending>,
     joins: mpsc::Sender<Pending>,
     beats: Beats,
@@ -158,6 +193,7 @@ impl Ctx {
         script: &Script,
         names: &KeyNames,
         now: Millis,
+        adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
         let mut inv = script.prepare_invoke();
@@ -165,12 +201,13 @@ impl Ctx {
             inv.key(k);
         }
         inv.arg(now)
-            .arg(self.config.active_limit)
+            .arg(adm.limit)
             .arg(self.config.active_ttl)
             .arg(self.config.idle_timeout)
             .arg(BUDGET)
             .arg(&*self.channel)
-            .arg(&names.concert);
+            .arg(&names.concert)
+            .arg(adm.per_minute.map_or(String::new(), |n| n.to_string()));
         for a in extra {
             inv.arg(a);
         }
@@ -213,6 +250,7 @@ impl Answer {
     fn standing(&self, now: Millis) -> Result<Standing> {
         match self.code {
             0 => Err(Error::QueueTokenExpired),
+            -1 => Ok(Standing::PreQueue),
             n if n > 0 => Ok(Standing::Waiting {
                 position: n as u64,
                 eta: self.rate.estimate(n as u64, now),
@@ -262,6 +300,7 @@ fn answer(code: Value, field: Value, rate: AdmissionRate) -> Result<Answer> {
 struct Pending {
     args: [String; 2],
     now: Millis,
+    adm: Admission,
     reply: oneshot::Sender<Result<Answer>>,
 }
 
@@ -272,7 +311,13 @@ const MAX_BATCH: usize = 256;
 /// call that queued while the previous script call was in flight goes into the next one. Alone,
 /// a call is sent at once; in a flash crowd, one round trip to Redis answers hundreds. The
 /// script answers two fields per call, then the admission rate.
-async fn batcher(ctx: Ctx, script: Script, names: Arc<KeyNames>, mut rx: mpsc::Receiver<Pending>) {
+async fn batcher(
+    ctx: Ctx,
+    script: Script,
+    joins: bool,
+    names: Arc<KeyNames>,
+    mut rx: mpsc::Receiver<Pending>,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -282,11 +327,19 @@ async fn batcher(ctx: Ctx, script: Script, names: Arc<KeyNames>, mut rx: mpsc::R
             }
         }
         let now = batch.iter().map(|r| r.now).max().unwrap_or_else(clock::now);
-        let mut extra = Vec::with_capacity(batch.len() * 2);
+        // The latest call's limits stand for the batch: all of one concert, moments apart.
+        let adm = batch[batch.len() - 1].adm;
+        let mut extra = Vec::with_capacity(batch.len() * 2 + 1);
+        if joins {
+            extra.push(if adm.sale == Sale::Before { "pre" } else { "" }.to_owned());
+        }
         for r in &mut batch {
             extra.extend(std::mem::take(&mut r.args));
         }
-        match ctx.run::<Vec<Value>>(&script, &names, now, &extra).await {
+        match ctx
+            .run::<Vec<Value>>(&script, &names, now, &adm, &extra)
+            .await
+        {
             Ok(mut rows) if rows.len() == batch.len() * 2 + 4 => {
                 let rate = parse_rate(&rows[batch.len() * 2..]);
                 rows.truncate(batch.len() * 2);
@@ -368,14 +421,17 @@ impl RedisQueue {
             .or_insert_with(|| {
                 let base = format!("{}:q:{{{concert}}}", self.prefix);
                 let names = Arc::new(KeyNames {
-                    keys: ["waiting", "active", "seen", "owners", "users", "meta"]
-                        .map(|k| format!("{base}:{k}")),
+                    keys: [
+                        "waiting", "active", "seen", "owners", "users", "meta", "pre", "drawn",
+                    ]
+                    .map(|k| format!("{base}:{k}")),
                     concert: concert.to_string(),
                 });
                 let (views, rx) = mpsc::channel(4 * MAX_BATCH);
                 tokio::spawn(batcher(
                     self.ctx.clone(),
                     self.scripts.view_many.clone(),
+                    false,
                     names.clone(),
                     rx,
                 ));
@@ -383,12 +439,14 @@ impl RedisQueue {
                 tokio::spawn(batcher(
                     self.ctx.clone(),
                     self.scripts.join_many.clone(),
+                    true,
                     names.clone(),
                     rx,
                 ));
                 Arc::new(ConcertState {
                     names,
                     registered: AtomicBool::new(false),
+                    drawn: AtomicBool::new(false),
                     views,
                     joins,
                     beats: Beats::new(self.ctx.config.idle_timeout),
@@ -406,35 +464,95 @@ impl RedisQueue {
         script: &Script,
         concert: Uuid,
         now: Millis,
+        adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
+        self.ready(concert, now, adm).await?;
         self.ctx
-            .run(script, &self.concert(concert).names, now, extra)
+            .run(script, &self.concert(concert).names, now, adm, extra)
             .await
     }
 
+    /// Makes sure the pre-queue is drawn once the on-sale time has come, before any call moves
+    /// the line: whichever instance gets there first draws, in one script, and every other
+    /// call of every instance finds it done.
+    async fn ready(&self, concert: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+        let Sale::Draw(seed) = adm.sale else {
+            return Ok(());
+        };
+        let state = self.concert(concert);
+        if state.drawn.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        for _ in 0..5 {
+            let mut conn = self.ctx.conn.clone();
+            let pre: Vec<String> =
+                tokio::time::timeout(TIMEOUT, conn.zrange(&state.names.keys[6], 0, -1))
+                    .await
+                    .map_err(unavailable)?
+                    .map_err(unavailable)?;
+            let ids: Vec<TicketId> = pre
+                .iter()
+                .filter_map(|id| TicketId::from_str_radix(id, 16).ok())
+                .collect();
+            let order: Vec<String> = draw::order(&seed, ids)
+                .into_iter()
+                .map(draw::ticket_id)
+                .collect();
+            let drawn: i64 = self
+                .ctx
+                .run(&self.scripts.draw, &state.names, now, adm, &order)
+                .await?;
+            if drawn >= 0 {
+                state.drawn.store(true, Ordering::Release);
+                return Ok(());
+            }
+        }
+        Err(Error::QueueUnavailable(
+            "the pre-queue kept changing during the draw".into(),
+        ))
+    }
+
     /// A poll (`kind` 'b' or 'p', see `view_many`) or a gate check ('g') of a token's ticket.
-    async fn view(&self, token: &str, now: Millis, gate: bool) -> Result<(Uuid, Answer)> {
+    async fn view(
+        &self,
+        token: &str,
+        now: Millis,
+        adm: &Admission,
+        gate: bool,
+    ) -> Result<(Uuid, TicketId, Answer)> {
         let (concert, id) = self.codec.decode(token)?;
+        self.ready(concert, now, adm).await?;
         let state = self.concert(concert);
         let kind = match gate {
             true => "g",
             false if state.beats.due(id, now) => "b",
             false => "p",
         };
-        let a = batched(&state.views, [format!("{id:032x}"), kind.to_owned()], now).await?;
-        Ok((concert, a))
+        let args = [format!("{id:032x}"), kind.to_owned()];
+        let a = batched(&state.views, args, now, *adm).await?;
+        Ok((concert, id, a))
     }
 }
 
 /// Queues one call for a concert's batcher and waits for its answer. One deadline covers the
 /// wait in the queue and the answer: a Redis outage answers 503 quickly instead of piling calls up.
-async fn batched(tx: &mpsc::Sender<Pending>, args: [String; 2], now: Millis) -> Result<Answer> {
+async fn batched(
+    tx: &mpsc::Sender<Pending>,
+    args: [String; 2],
+    now: Millis,
+    adm: Admission,
+) -> Result<Answer> {
     let (reply, answer) = oneshot::channel();
     tokio::time::timeout(TIMEOUT * 2, async move {
-        tx.send(Pending { args, now, reply })
-            .await
-            .map_err(unavailable)?;
+        tx.send(Pending {
+            args,
+            now,
+            adm,
+            reply,
+        })
+        .await
+        .map_err(unavailable)?;
         answer.await.map_err(unavailable)?
     })
     .await
@@ -467,11 +585,22 @@ fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifi
 
 #[async_trait]
 impl Queue for RedisQueue {
-    async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
+    fn concert_of(&self, token: &str) -> Result<Uuid> {
+        Ok(self.codec.decode(token)?.0)
+    }
+
+    async fn join(
+        &self,
+        user_id: Uuid,
+        concert_id: Uuid,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<(Ticket, bool)> {
+        self.ready(concert_id, now, adm).await?;
         let id = TokenCodec::new_id();
         let state = self.concert(concert_id);
         let args = [user_id.to_string(), format!("{id:032x}")];
-        let a = batched(&state.joins, args, now).await?;
+        let a = batched(&state.joins, args, now, *adm).await?;
         // A user already in line gets their ticket back; otherwise the new one went in.
         let (id, created) = match a.existing_ticket()? {
             None => (id, true),
@@ -486,30 +615,36 @@ impl Queue for RedisQueue {
         }
         let standing = a.standing(now)?;
         let token = self.codec.encode(concert_id, id);
-        Ok((standing.into_ticket(token, concert_id), created))
+        Ok((standing.into_ticket(token, concert_id, id), created))
     }
 
-    async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
-        let (concert, a) = self.view(token, now, false).await?;
-        Ok(a.standing(now)?.into_ticket(token.to_owned(), concert))
+    async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket> {
+        let (concert, id, a) = self.view(token, now, adm, false).await?;
+        Ok(a.standing(now)?.into_ticket(token.to_owned(), concert, id))
     }
 
-    async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {
-        let (concert, a) = self.view(token, now, true).await?;
+    async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket> {
+        let (concert, _, a) = self.view(token, now, adm, true).await?;
         if a.code == 0 {
             return Err(Error::QueueTokenExpired);
         }
         Ok(GateTicket {
             user_id: a.owner()?,
             concert_id: concert,
-            active: a.code < 0,
+            active: a.code < -1,
         })
     }
 
-    async fn leave(&self, token: &str, now: Millis) -> Result<()> {
+    async fn leave(&self, token: &str, now: Millis, adm: &Admission) -> Result<()> {
         let (concert, id) = self.codec.decode(token)?;
         let gone: i64 = self
-            .run(&self.scripts.leave, concert, now, &[format!("{id:032x}")])
+            .run(
+                &self.scripts.leave,
+                concert,
+                now,
+                adm,
+                &[format!("{id:032x}")],
+            )
             .await?;
         if gone == 1 {
             Ok(())
@@ -518,60 +653,93 @@ impl Queue for RedisQueue {
         }
     }
 
-    async fn finish(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<()> {
+    async fn finish(
+        &self,
+        user_id: Uuid,
+        concert_id: Uuid,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<()> {
         let _: i64 = self
             .run(
                 &self.scripts.finish,
                 concert_id,
                 now,
+                adm,
                 &[user_id.to_string()],
             )
             .await?;
         Ok(())
     }
 
-    async fn tick(&self, now: Millis) -> Result<()> {
+    async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+        let _: i64 = self
+            .run(&self.scripts.maintain, concert_id, now, adm, &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn concerts(&self) -> Result<Vec<Uuid>> {
         let mut conn = self.ctx.conn.clone();
         let concerts: Vec<String> = tokio::time::timeout(TIMEOUT, conn.smembers(self.registry()))
             .await
             .map_err(unavailable)?
             .map_err(unavailable)?;
-        for c in concerts.iter().filter_map(|c| Uuid::parse_str(c).ok()) {
-            let _: i64 = self.run(&self.scripts.maintain, c, now, &[]).await?;
-        }
-        Ok(())
+        Ok(concerts
+            .iter()
+            .filter_map(|c| Uuid::parse_str(c).ok())
+            .collect())
+    }
+
+    async fn draw_list(&self, concert_id: Uuid) -> Result<(bool, Vec<TicketId>)> {
+        let names = self.concert(concert_id).names.clone();
+        let mut conn = self.ctx.conn.clone();
+        let (drawn, list, pre): (Option<String>, Vec<String>, Vec<String>) = tokio::time::timeout(
+            TIMEOUT,
+            redis::pipe()
+                .hget(&names.keys[5], "drawn")
+                .lrange(&names.keys[7], 0, -1)
+                .zrange(&names.keys[6], 0, -1)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        let parse = |ids: Vec<String>| {
+            ids.iter()
+                .filter_map(|id| TicketId::from_str_radix(id, 16).ok())
+                .collect()
+        };
+        Ok(match drawn {
+            Some(_) => (true, parse(list)),
+            None => (false, parse(pre)),
+        })
     }
 
     fn changes(&self, concert_id: Uuid) -> watch::Receiver<u64> {
         self.notifier.subscribe(concert_id)
     }
 
-    async fn sizes(&self) -> Result<Vec<QueueSize>> {
+    async fn size(&self, concert_id: Uuid, now: Millis) -> Result<QueueSize> {
+        let names = self.concert(concert_id).names.clone();
         let mut conn = self.ctx.conn.clone();
-        let concerts: Vec<String> = tokio::time::timeout(TIMEOUT, conn.smembers(self.registry()))
-            .await
-            .map_err(unavailable)?
-            .map_err(unavailable)?;
-        let mut sizes = Vec::new();
-        for c in concerts.iter().filter_map(|c| Uuid::parse_str(c).ok()) {
-            let ck = self.concert(c).names.clone();
-            let (w, a): (u64, u64) = tokio::time::timeout(
-                TIMEOUT,
-                redis::pipe()
-                    .zcard(&ck.keys[0])
-                    .zcard(&ck.keys[1])
-                    .query_async(&mut conn),
-            )
-            .await
-            .map_err(unavailable)?
-            .map_err(unavailable)?;
-            sizes.push(QueueSize {
-                concert_id: c,
-                waiting: w,
-                active: a,
-            });
-        }
-        Ok(sizes)
+        let (waiting, active, rate): (u64, u64, Vec<Value>) = tokio::time::timeout(
+            TIMEOUT,
+            redis::pipe()
+                .zcard(&names.keys[0])
+                .zcard(&names.keys[1])
+                .hget(&names.keys[5], &["b", "c", "p", "f"])
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        Ok(QueueSize {
+            concert_id,
+            waiting,
+            active,
+            admitted_per_minute: parse_rate(&rate).last_minute(now),
+        })
     }
 
     async fn ping(&self) -> Result<()> {

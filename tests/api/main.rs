@@ -6,6 +6,7 @@
 mod catalogue;
 mod common;
 mod errors;
+mod onsale;
 mod payments;
 mod plans;
 mod proxy;

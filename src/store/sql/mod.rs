@@ -65,6 +65,7 @@ pub const CANCEL_HOLD: &str =
     "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD'";
 
 pub(crate) mod catalogue;
+pub(crate) mod onsale;
 mod payments;
 pub(crate) mod reservations;
 mod system;
@@ -72,6 +73,7 @@ mod users;
 pub(crate) mod wallet;
 
 pub(crate) use catalogue::impl_catalogue_store;
+pub(crate) use onsale::impl_on_sale_store;
 pub(crate) use payments::impl_payment_store;
 pub(crate) use reservations::impl_reservation_store;
 pub(crate) use system::impl_system_store;
@@ -104,6 +106,7 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_wallet_store!($db);
         $crate::store::sql::impl_payment_store!($db);
         $crate::store::sql::impl_system_store!($db);
+        $crate::store::sql::impl_on_sale_store!($db);
     };
 }
 pub(crate) use impl_all_stores;
