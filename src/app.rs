@@ -27,6 +27,7 @@ use crate::http::auth::{QueueTokenHeader, hash_key};
 use crate::http::fallback;
 use crate::queue::controls::{Admission, Controls, Policy};
 use crate::queue::embedded::EmbeddedQueue;
+use crate::queue::rate::Prior;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
 use crate::reservations::taken::TakenSeats;
@@ -131,6 +132,14 @@ impl Shared {
         let now = clock::now();
         let (_, adm) = self.admission(self.queue.concert_of(&token)?, now).await?;
         self.queue.gate(&token, now, &adm).await?.open_for(user_id)
+    }
+
+    /// What an admitted fan's slot costs before a rate is observed (see `queue::rate::Prior`).
+    pub fn wait_prior(&self) -> Prior {
+        Prior {
+            fast_ms: clock::millis(self.settings.hold_ttl) / 2,
+            slow_ms: clock::millis(self.settings.queue_active_ttl),
+        }
     }
 
     /// The concert's policy now (controls, on-sale time, places left) and what the queue is

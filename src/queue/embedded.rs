@@ -83,13 +83,13 @@ impl EmbeddedQueue {
 
     /// Where a ticket stands, read under the lock; a new ticket's token is signed after the lock
     /// is released, so the HMAC does not lengthen the critical section.
-    fn standing(line: &Line, id: TicketId, now: Millis) -> Option<Standing> {
+    fn standing(line: &Line, id: TicketId) -> Option<Standing> {
         let (_, place) = line.place(id)?;
         Some(match place {
             Place::PreQueue => Standing::PreQueue,
             Place::Waiting(position) => Standing::Waiting {
                 position,
-                eta: line.rate.estimate(position, now),
+                rate: line.rate,
             },
             Place::Active { until } => Standing::Active { until },
         })
@@ -243,8 +243,8 @@ impl Queue for EmbeddedQueue {
                     (fresh, true)
                 }
             };
-            let standing = Self::standing(&line, id, now)
-                .ok_or_else(|| Error::internal("ticket lost on join"))?;
+            let standing =
+                Self::standing(&line, id).ok_or_else(|| Error::internal("ticket lost on join"))?;
             (id, created, standing)
         };
         let token = self.codec.encode(concert_id, id);
@@ -255,7 +255,7 @@ impl Queue for EmbeddedQueue {
         let (concert_id, id, standing) = self
             .with_live(token, now, adm, |line, concert_id, id| {
                 line.heartbeat(id, now);
-                Self::standing(line, id, now).map(|s| (concert_id, id, s))
+                Self::standing(line, id).map(|s| (concert_id, id, s))
             })?
             .ok_or(Error::QueueTokenExpired)?;
         // The token just verified is the ticket's token: no need to sign it again.

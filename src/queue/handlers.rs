@@ -44,7 +44,7 @@ pub async fn join(
         return Err(Error::SoldOut);
     }
     let (ticket, created) = state.queue.join(user.0, concert_id, now, &adm).await?;
-    let ticket = ticket.under(&policy);
+    let ticket = ticket.under(&policy, &state.wait_prior());
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -71,7 +71,8 @@ pub async fn poll(
 pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
     let now = clock::now();
     let (policy, adm) = state.admission(state.queue.concert_of(token)?, now).await?;
-    Ok(state.queue.poll(token, now, &adm).await?.under(&policy))
+    let ticket = state.queue.poll(token, now, &adm).await?;
+    Ok(ticket.under(&policy, &state.wait_prior()))
 }
 
 #[utoipa::path(delete, path = "/queue", tag = "queue",

@@ -71,14 +71,31 @@ pub struct Ticket {
     /// Places of the concert neither sold nor held (at most a second old).
     #[serde(default)]
     pub seats_left: Option<i64>,
+    /// How long the wait may be, from `low` to `high` seconds; null unless WAITING.
+    #[serde(default)]
+    pub estimated_wait: Option<rate::WaitRange>,
+    /// The admission rate behind the estimate (the backend's; not part of the answer).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub rate: Option<rate::AdmissionRate>,
 }
 
 impl Ticket {
     /// The ticket as the concert's policy shows it: its on-sale time, the places left, and
     /// SOLD_OUT for anyone not admitted once nothing is left to sell.
-    pub fn under(mut self, policy: &controls::Policy) -> Ticket {
+    pub fn under(mut self, policy: &controls::Policy, prior: &rate::Prior) -> Ticket {
         self.on_sale_at = policy.on_sale_at;
         self.seats_left = Some(policy.places.free.max(0));
+        if let (Some(position), Some(rate)) = (self.position, self.rate) {
+            let range = rate.wait(
+                position,
+                policy.read_at.max(clock::now()),
+                policy.admit_limit(),
+                prior,
+            );
+            self.estimated_wait_seconds = range.map(|r| r.low.midpoint(r.high));
+            self.estimated_wait = range;
+        }
         if policy.sold_out()
             && matches!(self.status, TicketStatus::Waiting | TicketStatus::PreQueue)
         {
@@ -94,10 +111,10 @@ impl Ticket {
 #[derive(Debug, Clone, Copy)]
 pub enum Standing {
     PreQueue,
-    /// `position` is 1-based; `eta` comes from the concert's observed admission rate.
+    /// `position` is 1-based; `rate` is the concert's observed admission rate.
     Waiting {
         position: u64,
-        eta: Option<u64>,
+        rate: rate::AdmissionRate,
     },
     Active {
         until: Millis,
@@ -106,10 +123,10 @@ pub enum Standing {
 
 impl Standing {
     pub fn into_ticket(self, token: String, concert_id: Uuid, id: token::TicketId) -> Ticket {
-        let (status, position, estimated_wait_seconds, active_until) = match self {
+        let (status, position, rate, active_until) = match self {
             Standing::PreQueue => (TicketStatus::PreQueue, None, None, None),
-            Standing::Waiting { position, eta } => {
-                (TicketStatus::Waiting, Some(position), eta, None)
+            Standing::Waiting { position, rate } => {
+                (TicketStatus::Waiting, Some(position), Some(rate), None)
             }
             Standing::Active { until } => (TicketStatus::Active, None, None, Some(until)),
         };
@@ -119,10 +136,12 @@ impl Standing {
             concert_id,
             status,
             position,
-            estimated_wait_seconds,
+            estimated_wait_seconds: None,
+            estimated_wait: None,
             active_until,
             on_sale_at: None,
             seats_left: None,
+            rate,
         }
     }
 }

@@ -247,13 +247,13 @@ impl Answer {
     }
 
     /// WAITING at a position, ACTIVE until a time, or gone (`QUEUE_TOKEN_EXPIRED`).
-    fn standing(&self, now: Millis) -> Result<Standing> {
+    fn standing(&self) -> Result<Standing> {
         match self.code {
             0 => Err(Error::QueueTokenExpired),
             -1 => Ok(Standing::PreQueue),
             n if n > 0 => Ok(Standing::Waiting {
                 position: n as u64,
-                eta: self.rate.estimate(n as u64, now),
+                rate: self.rate,
             }),
             n => Ok(Standing::Active { until: -n }),
         }
@@ -613,14 +613,14 @@ impl Queue for RedisQueue {
                 conn.sadd(self.registry(), concert_id.to_string()).await;
             state.registered.store(added.is_ok(), Ordering::Relaxed);
         }
-        let standing = a.standing(now)?;
+        let standing = a.standing()?;
         let token = self.codec.encode(concert_id, id);
         Ok((standing.into_ticket(token, concert_id, id), created))
     }
 
     async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket> {
         let (concert, id, a) = self.view(token, now, adm, false).await?;
-        Ok(a.standing(now)?.into_ticket(token.to_owned(), concert, id))
+        Ok(a.standing()?.into_ticket(token.to_owned(), concert, id))
     }
 
     async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket> {

@@ -275,3 +275,29 @@ async fn admissions_per_minute_cap_how_many_are_let_in() {
         ["ACTIVE", "ACTIVE", "ACTIVE", "WAITING", "WAITING"]
     );
 }
+
+/// A young queue does not promise seconds off one admission: until enough admissions are seen,
+/// the range reaches the time an admitted fan may keep their slot.
+#[tokio::test]
+async fn a_young_queue_shows_a_wait_range_up_to_the_active_time() {
+    let app = spawn_with(|s| {
+        s.queue_active_limit = 1;
+        s.queue_active_ttl = Duration::from_secs(600);
+        s.hold_ttl = Duration::from_secs(300);
+    })
+    .await;
+    let concert = app.concert().await;
+    app.schedule(&concert, 10, 1000).await;
+    app.join(&app.user().await, &concert).await;
+    app.join(&app.user().await, &concert).await;
+    let third = app.join(&app.user().await, &concert).await;
+    assert_eq!(third.body["position"], 2);
+    let range = &third.body["estimatedWait"];
+    assert!(
+        range["high"].as_u64().unwrap() >= 1200,
+        "two turns of up to 10 minutes: {range}"
+    );
+    assert!(range["low"].as_u64().unwrap() <= range["high"].as_u64().unwrap());
+    let mid = third.body["estimatedWaitSeconds"].as_u64().unwrap();
+    assert!(mid > 60, "not a few seconds: {mid}");
+}
