@@ -7,6 +7,7 @@ import { api, cache, getConcert } from '../api.js';
 import { loadFailed } from '../errors.js';
 import { gradeName } from '../seatnames.js';
 import { go, requireUser } from '../router.js';
+import { drawPanel } from '../queue/draw.js';
 
 /** Until when the fan may book, once admitted (shown on the dates and the seat map). */
 export function activeNote(cid) {
@@ -33,6 +34,10 @@ export async function pageDates(ctx, main, [cid]) {
   getConcert(cid).then((c) => { if (ctx.alive()) sub.textContent = c.title; }).catch(() => {});
   const list = h('ul', { class: 'dates', 'aria-label': t('dates.list'), 'aria-busy': 'true' }, h('li', { class: 'muted' }, t('loading')));
   main.append(list);
+  // Let in from the pre-queue: where the draw put the fan, and how to check it (under the dates,
+  // so its late arrival moves nothing the fan may be about to press).
+  const ticketId = session.ticket(cid)?.ticketId;
+  if (ticketId && session.drawnTicket(cid) === ticketId) main.append(drawPanel(ctx, cid, ticketId));
   let items;
   try {
     ({ items } = await api('GET', `/concerts/${encodeURIComponent(cid)}/schedules`, { queue: token }));
