@@ -108,6 +108,29 @@ CREATE TABLE reservation_seats (
     PRIMARY KEY (reservation_id, number)
 ) WITHOUT ROWID;
 
+-- The waiting list of a sold-out schedule: a place that comes back (a lapsed hold, a cancel)
+-- is offered to the first entry it fits, as a hold for that fan. OFFERING is an instance's
+-- claim on an entry while it makes the hold: the claim is one conditional update, so an entry
+-- is offered once however many instances run the offers; a claim older than a minute (its
+-- instance died) goes back to WAITING.
+CREATE TABLE waitlist (
+    id BLOB PRIMARY KEY,
+    user_id BLOB NOT NULL,
+    concert_id BLOB NOT NULL,
+    schedule_id BLOB NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 20),
+    grade TEXT,
+    status TEXT NOT NULL CHECK (status IN ('WAITING', 'OFFERING', 'OFFERED', 'FULFILLED', 'EXPIRED', 'CANCELLED')),
+    reservation_id BLOB,
+    claimed_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX waitlist_by_schedule ON waitlist (schedule_id, status, id);
+CREATE INDEX waitlist_by_user ON waitlist (user_id, id);
+-- One live entry per fan and schedule.
+CREATE UNIQUE INDEX waitlist_one_live ON waitlist (user_id, schedule_id)
+    WHERE status IN ('WAITING', 'OFFERING', 'OFFERED');
+
 CREATE TABLE payments (
     id BLOB PRIMARY KEY,
     -- One payment per reservation, whatever races happen above.

@@ -79,8 +79,9 @@ impl Policy {
             .map_or(self.default_limit, |l| l.clamp(0, u32::MAX as i64) as u32)
     }
 
-    /// How many may be ACTIVE now: never more than the places a fan could still find, none
-    /// while paused.
+    /// How many may be ACTIVE now: never more than the places not sold yet (free, or held —
+    /// mostly by the ACTIVE fans themselves, who keep their slot while they pay), none while
+    /// paused.
     pub fn admit_limit(&self) -> u32 {
         if self.controls.paused {
             return 0;
@@ -88,8 +89,8 @@ impl Policy {
         if self.places.total == 0 {
             return self.active_limit();
         }
-        let free = self.places.free.clamp(0, u32::MAX as i64) as u32;
-        self.active_limit().min(free)
+        let unsold = (self.places.free.max(0) + self.places.held.max(0)).min(u32::MAX as i64);
+        self.active_limit().min(unsold as u32)
     }
 
     /// Before the on-sale time: joins get PRE_QUEUE tickets.

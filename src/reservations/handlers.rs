@@ -148,6 +148,7 @@ async fn hold_places(
         held_until: now + clock::millis(state.settings.hold_ttl),
         max_holds: state.settings.max_holds_per_user,
         max_places: state.settings.max_tickets_per_user,
+        offer: false,
     };
     let result = state.store.hold(&req).await;
     if let Ok(Hold::Made(r)) = &result {

@@ -199,6 +199,9 @@ pub struct HoldRequest {
     pub max_holds: u32,
     /// Live-held plus paid places per fan per concert.
     pub max_places: u32,
+    /// A waiting-list offer: the only kind of hold that may take places of a schedule whose
+    /// waiting list has entries waiting.
+    pub offer: bool,
 }
 
 impl HoldRequest {

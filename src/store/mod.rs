@@ -16,6 +16,7 @@ use crate::payments::PaymentStore;
 use crate::queue::controls::OnSaleStore;
 use crate::reservations::ReservationStore;
 use crate::users::UserStore;
+use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
 
 /// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot.
@@ -40,6 +41,7 @@ pub trait Store:
     + PaymentStore
     + SystemStore
     + OnSaleStore
+    + WaitlistStore
 {
 }
 
@@ -51,6 +53,7 @@ impl<T> Store for T where
         + PaymentStore
         + SystemStore
         + OnSaleStore
+        + WaitlistStore
 {
 }
 

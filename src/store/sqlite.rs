@@ -57,6 +57,18 @@ impl SqlStore<Sqlite> {
             }
         }
         let mut tx = self.write.begin().await?;
+        // While the schedule's waiting list waits, every place that comes free is the list's.
+        if !r.offer {
+            let waiting: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM waitlist WHERE schedule_id = $1 AND status = 'WAITING' LIMIT 1",
+            )
+            .bind(r.schedule_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if waiting.is_some() {
+                return Err(Error::SeatUnavailable);
+            }
+        }
         let (holds, places): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
                     COALESCE(SUM(CASE WHEN status = 'CONFIRMED'

@@ -16,4 +16,5 @@ mod restart;
 mod scaled;
 mod users;
 mod venues;
+mod waitlist;
 mod wallet;

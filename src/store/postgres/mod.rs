@@ -25,7 +25,12 @@ impl SqlStore<Postgres> {
             .hold_batches
             .as_ref()
             .ok_or_else(|| Error::internal("PostgreSQL store without hold batches"))?;
-        match batches.hold(r).await? {
+        let outcome = if r.offer {
+            holds::hold_offer(&self.write, r).await?
+        } else {
+            batches.hold(r).await?
+        };
+        match outcome {
             HoldOutcome::Held(numbers) => Ok(Hold::Made(r.held(numbers))),
             HoldOutcome::Same(id) => self
                 .reservation(id, r.user_id)
