@@ -20,6 +20,7 @@ use crate::http::extract::{Json, Path};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(join))
+        .routes(routes!(open_dates))
         .routes(routes!(list))
         .routes(routes!(leave))
 }
@@ -88,6 +89,45 @@ pub async fn join(
         StatusCode::OK
     };
     Ok((status, JsonOut(view(&state, entry).await?)))
+}
+
+/// A date whose waiting list is open.
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenDate {
+    /// The schedule's id.
+    pub id: Uuid,
+    #[serde(serialize_with = "clock::ser")]
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: clock::Millis,
+}
+
+#[utoipa::path(get, path = "/concerts/{concertId}/waitlist", tag = "waitlist",
+    params(("concertId" = Uuid, Path)),
+    description = "The concert's dates whose waiting list is open (no free place, or entries \
+        already waiting), so a fan who meets a sold-out concert without an ACTIVE queue ticket \
+        can join one. No auth; dates with free places are not listed (they are found through \
+        the queue).",
+    responses((status = 200, body = Items<OpenDate>), (status = 404, description = "CONCERT_NOT_FOUND"),
+              (status = 422)))]
+pub async fn open_dates(
+    State(state): State<AppState>,
+    Path(concert_id): Path<Uuid>,
+) -> Result<JsonOut<Items<OpenDate>>> {
+    state.concert(concert_id).await?;
+    let now = clock::now();
+    let mut items = Vec::new();
+    for s in state.store.schedules(concert_id, now).await? {
+        let open =
+            state.store.free_places(s.id, now).await? == 0 || state.store.has_waiting(s.id).await?;
+        if open && now < s.booking_closes_at {
+            items.push(OpenDate {
+                id: s.id,
+                starts_at: s.starts_at,
+            });
+        }
+    }
+    Ok(JsonOut(Items { items }))
 }
 
 #[utoipa::path(get, path = "/waitlist", tag = "waitlist", security(("apiKey" = [])),
