@@ -11,7 +11,6 @@ use crate::catalogue::plan::Layout;
 use crate::catalogue::seat_states::HELD;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
-use crate::money::Money;
 use crate::reservations::{Hold, HoldRequest, Places};
 
 /// A claim older than this belongs to an instance that died mid-offer: the entry waits again.
@@ -115,23 +114,15 @@ async fn hold_for(
     places: Places,
 ) -> Result<Uuid> {
     let now = clock::now();
-    let Places::Count { first, count, .. } = places else {
-        return Err(Error::internal("offers hold by count"));
-    };
-    let price = Money(layout.price(first).map_or(0, |p| p.0) * count);
-    let req = HoldRequest {
-        id: Uuid::now_v7(),
-        user_id: entry.user_id,
-        concert_id: schedule.concert_id,
-        schedule_id: schedule.id,
+    let mut req = HoldRequest::new(
+        &state.settings,
+        entry.user_id,
+        schedule,
+        layout,
         places,
-        price,
         now,
-        held_until: now + clock::millis(state.settings.hold_ttl),
-        max_holds: state.settings.max_holds_per_user,
-        max_places: state.settings.max_tickets_per_user,
-        offer: true,
-    };
+    );
+    req.offer = true;
     match state.store.hold(&req).await? {
         Hold::Made(r) | Hold::Again(r) => {
             state
