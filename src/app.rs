@@ -351,6 +351,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::reservations::handlers::router())
         .merge(crate::wallet::handlers::router())
         .merge(crate::payments::handlers::router())
+        .merge(crate::refunds::handlers::router())
         .merge(crate::waitlist::handlers::router());
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)

@@ -79,6 +79,7 @@ pub async fn seed(store: &dyn Store) -> Result<()> {
             created_at: now,
             on_sale_at: None,
             sold_out: false,
+            refund_policy: None,
         };
         store.create_concert(&concert).await?;
         let layout = plan

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod page;
 pub mod payments;
 pub mod queue;
+pub mod refunds;
 pub mod reservations;
 pub mod store;
 pub mod telemetry;

@@ -33,6 +33,11 @@ pub struct Concert {
     /// a second old).
     #[sqlx(default)]
     pub sold_out: bool,
+    /// Refund fee tiers (see `POST /reservations/{id}/refund`); null: free until 24 hours before
+    /// the start, then closed. Changes with `PATCH`, so a cached concert's copy may be stale:
+    /// refunds read it from the database.
+    #[schema(value_type = Option<Vec<crate::refunds::policy::RefundTier>>)]
+    pub refund_policy: Option<crate::refunds::policy::RefundPolicy>,
 }
 
 impl Concert {
@@ -148,6 +153,12 @@ pub trait CatalogueStore: Send + Sync {
     async fn create_concert(&self, concert: &Concert) -> Result<()>;
     async fn concerts(&self) -> Result<Vec<Concert>>;
     async fn concert(&self, id: Uuid) -> Result<Option<Concert>>;
+    /// Sets (or with `None` removes) the concert's refund policy.
+    async fn set_refund_policy(
+        &self,
+        concert_id: Uuid,
+        policy: Option<&crate::refunds::policy::RefundPolicy>,
+    ) -> Result<()>;
     /// Inserts the schedule, its plan and every place of its layout, in one transaction.
     async fn create_schedule(
         &self,

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::payments::PaymentStore;
 use crate::queue::controls::OnSaleStore;
+use crate::refunds::RefundStore;
 use crate::reservations::ReservationStore;
 use crate::users::UserStore;
 use crate::waitlist::WaitlistStore;
@@ -39,6 +40,7 @@ pub trait Store:
     + ReservationStore
     + WalletStore
     + PaymentStore
+    + RefundStore
     + SystemStore
     + OnSaleStore
     + WaitlistStore
@@ -51,6 +53,7 @@ impl<T> Store for T where
         + ReservationStore
         + WalletStore
         + PaymentStore
+        + RefundStore
         + SystemStore
         + OnSaleStore
         + WaitlistStore

@@ -11,6 +11,7 @@ mod payments;
 mod plans;
 mod proxy;
 mod queue;
+mod refunds;
 mod reservations;
 mod restart;
 mod scaled;

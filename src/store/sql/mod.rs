@@ -67,6 +67,7 @@ pub const CANCEL_HOLD: &str =
 pub(crate) mod catalogue;
 pub(crate) mod onsale;
 mod payments;
+pub(crate) mod refunds;
 pub(crate) mod reservations;
 mod system;
 mod users;
@@ -76,6 +77,7 @@ pub(crate) mod wallet;
 pub(crate) use catalogue::impl_catalogue_store;
 pub(crate) use onsale::impl_on_sale_store;
 pub(crate) use payments::impl_payment_store;
+pub(crate) use refunds::impl_refund_store;
 pub(crate) use reservations::impl_reservation_store;
 pub(crate) use system::impl_system_store;
 pub(crate) use users::impl_user_store;
@@ -107,6 +109,7 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_reservation_store!($db);
         $crate::store::sql::impl_wallet_store!($db);
         $crate::store::sql::impl_payment_store!($db);
+        $crate::store::sql::impl_refund_store!($db);
         $crate::store::sql::impl_system_store!($db);
         $crate::store::sql::impl_on_sale_store!($db);
         $crate::store::sql::impl_waitlist_store!($db);
@@ -115,4 +118,4 @@ macro_rules! impl_all_stores {
 pub(crate) use impl_all_stores;
 
 /// The columns of a reservation, in `Reservation`'s field order.
-pub(crate) const RESERVATION_COLS: &str = "id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at, confirmed_at";
+pub(crate) const RESERVATION_COLS: &str = "id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at, confirmed_at, refund_amount, refund_fee";
