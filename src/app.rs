@@ -87,6 +87,8 @@ pub struct Shared {
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
+    /// Signs ticket codes; the key is shared by every instance of one database.
+    pub tickets: Arc<crate::tickets::jws::Signer>,
     /// Cancelled on shutdown: ends streams and background loops.
     pub stop: CancellationToken,
 }
@@ -162,6 +164,9 @@ impl Application {
         let metrics = telemetry::metrics_handle();
         let store = crate::store::connect(&settings).await?;
         let codec = TokenCodec::new(store.secret("queue-token").await?);
+        let tickets = Arc::new(crate::tickets::jws::Signer::new(
+            store.secret("ticket-signing-key").await?,
+        ));
         let config = QueueConfig {
             active_limit: settings.queue_active_limit,
             active_ttl: clock::millis(settings.queue_active_ttl),
@@ -215,6 +220,7 @@ impl Application {
             seat_maps: SeatMaps::default(),
             taken: TakenSeats::default(),
             metrics,
+            tickets,
             stop: CancellationToken::new(),
         }));
         let router = router(state.clone());
@@ -352,6 +358,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::wallet::handlers::router())
         .merge(crate::payments::handlers::router())
         .merge(crate::refunds::handlers::router())
+        .merge(crate::tickets::handlers::router())
         .merge(crate::waitlist::handlers::router());
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)

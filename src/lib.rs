@@ -18,6 +18,7 @@ pub mod refunds;
 pub mod reservations;
 pub mod store;
 pub mod telemetry;
+pub mod tickets;
 pub mod users;
 pub mod waitlist;
 pub mod wallet;

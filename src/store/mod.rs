@@ -16,6 +16,7 @@ use crate::payments::PaymentStore;
 use crate::queue::controls::OnSaleStore;
 use crate::refunds::RefundStore;
 use crate::reservations::ReservationStore;
+use crate::tickets::TicketStore;
 use crate::users::UserStore;
 use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
@@ -41,6 +42,7 @@ pub trait Store:
     + WalletStore
     + PaymentStore
     + RefundStore
+    + TicketStore
     + SystemStore
     + OnSaleStore
     + WaitlistStore
@@ -54,6 +56,7 @@ impl<T> Store for T where
         + WalletStore
         + PaymentStore
         + RefundStore
+        + TicketStore
         + SystemStore
         + OnSaleStore
         + WaitlistStore

@@ -15,6 +15,7 @@ mod refunds;
 mod reservations;
 mod restart;
 mod scaled;
+mod tickets;
 mod users;
 mod venues;
 mod waitlist;
