@@ -244,7 +244,7 @@ BEGIN
     END IF;
     -- While the schedule's waiting list waits, every place that comes free is the list's.
     IF NOT p_offer THEN
-        PERFORM 1 FROM waitlist WHERE schedule_id = p_schedule AND status = 'WAITING' LIMIT 1;
+        PERFORM 1 FROM waitlist WHERE schedule_id = p_schedule AND status IN ('WAITING', 'OFFERING') LIMIT 1;
         IF FOUND THEN
             RETURN 'SEAT_UNAVAILABLE';
         END IF;

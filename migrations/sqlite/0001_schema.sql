@@ -69,7 +69,9 @@ CREATE TABLE schedules (
 );
 CREATE INDEX schedules_by_concert ON schedules (concert_id, starts_at);
 
--- The seat row is where races are decided: a conditional UPDATE moves it out of "free" once.
+-- The seat row is where races are decided. SQLite's one writer connection runs every hold's
+-- transaction alone, so a hold reads which places are free and takes them without a race
+-- (src/store/sqlite.rs; the writer pool must stay at one connection).
 CREATE TABLE seats (
     schedule_id BLOB NOT NULL REFERENCES schedules (id),
     number INTEGER NOT NULL,

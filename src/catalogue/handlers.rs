@@ -126,7 +126,8 @@ pub async fn create_concert(
 
 #[utoipa::path(patch, path = "/admin/concerts/{concertId}", tag = "admin", request_body = ConcertPatch,
     security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
-    description = "Sets or removes the on-sale time (every instance follows within a second) and the refund policy.",
+    description = "Sets or removes the on-sale time (every instance follows within a second) and the refund \
+        policy. Once the on-sale time has passed it cannot change (422): the draw's seed is public then.",
     responses((status = 200, body = Concert), (status = 401), (status = 403),
               (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
 pub async fn patch_concert(
@@ -136,6 +137,7 @@ pub async fn patch_concert(
     Json(body): Json<ConcertPatch>,
 ) -> Result<JsonOut<Concert>> {
     state.concert(concert_id).await?;
+    let now = clock::now();
     let on_sale_at = body
         .on_sale_at
         .map(|at| at.as_deref().map(|t| time("onSaleAt", t)).transpose())
@@ -145,6 +147,14 @@ pub async fn patch_concert(
         .map(|p| p.map(RefundPolicy::parse).transpose())
         .transpose()?;
     if let Some(at) = on_sale_at {
+        // Once the sale has opened the draw's seed is public: a later on-sale time would
+        // draw a new pre-queue with a seed everyone knows.
+        let current = state.controls.refresh(concert_id, now).await?.on_sale_at;
+        if current.is_some_and(|c| c <= now) {
+            return Err(Error::validation(
+                "onSaleAt cannot change once the sale has opened",
+            ));
+        }
         state.store.set_on_sale_at(concert_id, at).await?;
     }
     if let Some(p) = refund_policy {
@@ -153,7 +163,6 @@ pub async fn patch_concert(
             .set_refund_policy(concert_id, p.as_ref())
             .await?;
     }
-    let now = clock::now();
     let policy = state.controls.refresh(concert_id, now).await?;
     let concert = state
         .store

@@ -72,8 +72,9 @@ async fn offer_places(state: &AppState, schedule_id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// The range an entry's places come from: its grade's first section with room for the whole
-/// entry (at most a second old), or the whole schedule.
+/// The range an entry's places come from: the first section (of its grade, if it names one)
+/// with room for the whole entry, at most a second old. One section has one grade, so the
+/// offer's price is that grade's.
 async fn fit(
     layout: &Layout,
     entry: &Entry,
@@ -84,18 +85,13 @@ async fn fit(
         .seat_states
         .snapshot(entry.schedule_id, layout.places, now)
         .await?;
-    let ranges: Vec<(i64, i64)> = match &entry.grade {
-        Some(code) => {
-            let g = layout.grade_index(code);
-            layout
-                .sections
-                .iter()
-                .filter(|s| Some(s.grade) == g)
-                .map(|s| (*s.range().start(), *s.range().end()))
-                .collect()
-        }
-        None => vec![(1, layout.places)],
-    };
+    let grade = entry.grade.as_deref().map(|code| layout.grade_index(code));
+    let ranges: Vec<(i64, i64)> = layout
+        .sections
+        .iter()
+        .filter(|s| grade.is_none_or(|g| Some(s.grade) == g))
+        .map(|s| (*s.range().start(), *s.range().end()))
+        .collect();
     Ok(ranges
         .into_iter()
         .find(|&(first, last)| snap.free_in(first, last) >= entry.quantity)

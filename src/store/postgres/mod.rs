@@ -43,6 +43,26 @@ impl SqlStore<Postgres> {
         }
     }
 
+    /// A payment's or cancel's places, locked in number order before they change: the lock
+    /// order every hold batch keeps, so an order's payment never deadlocks with a batch naming
+    /// its seats.
+    pub(crate) async fn lock_places(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        schedule: uuid::Uuid,
+        reservation: uuid::Uuid,
+    ) -> Result<()> {
+        sqlx::query(
+            "SELECT 1 FROM seats WHERE schedule_id = $1
+                AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2)
+              ORDER BY number FOR UPDATE",
+        )
+        .bind(schedule)
+        .bind(reservation)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// The sweep's first step: every lapsed place that no transaction has locked goes back to
     /// AVAILABLE. A place locked by a hold, payment or cancel in flight is passed over (`SKIP
     /// LOCKED`), and its hold left to the next sweep, so the sweeper never waits for a seat while

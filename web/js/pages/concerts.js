@@ -1,5 +1,5 @@
 // The concert list and one concert's page, where a signed-in fan joins the line (or the
-// pre-queue before the on-sale time), or learns it is sold out.
+// pre-queue before the on-sale time), or learns it is sold out and may join a date's waiting list.
 import { t } from '../i18n.js';
 import { h, heading } from '../dom.js';
 import { when, timeEl } from '../format.js';
@@ -7,6 +7,7 @@ import { session } from '../session.js';
 import { api, cache, getConcert, notFound } from '../api.js';
 import { loadFailed } from '../errors.js';
 import { joinQueue } from './queue.js';
+import { waitlistPanel } from '../waitlist/join.js';
 
 export async function pageConcerts(ctx, main) {
   main.append(heading(t('concerts.title')));
@@ -54,9 +55,10 @@ export async function pageConcert(ctx, main, [cid]) {
   const box = h('section', { class: 'panel' });
   main.append(box);
   if (c.soldOut) {
-    // Nothing left to sell: no line to join.
+    // Nothing left to sell: no line to join, but a waiting list for a place that comes back.
     box.classList.add('panel--sold-out');
     box.append(h('p', { class: 'tag tag--sold-out', id: 'sold-out-badge' }, t('concert.soldOut')), h('p', null, t('concert.soldOutBody')));
+    main.append(waitlistPanel(ctx, { concertId: cid }));
     return;
   }
   if (upcoming(c)) box.append(h('p', { class: 'onsale-at', id: 'concert-onsale' }, t('concert.onSaleLead'), ' ', timeEl(c.onSaleAt)));

@@ -1,4 +1,5 @@
-// A concert's dates, each with its prices (per grade) and places left, or why it cannot be chosen yet.
+// A concert's dates, each with its prices (per grade) and places left, or why it cannot be chosen
+// yet; a sold-out date offers its waiting list.
 import { t } from '../i18n.js';
 import { h, heading } from '../dom.js';
 import { money, when, timeEl } from '../format.js';
@@ -8,6 +9,8 @@ import { loadFailed } from '../errors.js';
 import { gradeName } from '../seatnames.js';
 import { go, requireUser } from '../router.js';
 import { drawPanel } from '../queue/draw.js';
+import { rememberDate } from '../waitlist/dates.js';
+import { waitlistPanel } from '../waitlist/join.js';
 
 /** Until when the fan may book, once admitted (shown on the dates and the seat map). */
 export function activeNote(cid) {
@@ -62,10 +65,30 @@ export async function pageDates(ctx, main, [cid]) {
       else if (now >= Date.parse(s.bookingClosesAt)) reason = t('dates.closed');
       action = h('button', { type: 'button', class: 'button', disabled: true }, reason);
     }
-    list.append(h('li', { class: `date-card${s.bookable ? '' : ' date-card--off'}`, 'data-schedule': s.id },
+    const card = h('li', { class: `date-card${s.bookable ? '' : ' date-card--off'}`, 'data-schedule': s.id },
       h('div', null,
         h('h2', null, timeEl(s.startsAt)),
         h('p', null, prices(s), ' · ', t('dates.seatsLeft', { n: s.availableSeats.toLocaleString(), total: s.seatCount.toLocaleString() }))),
-      action));
+      action);
+    list.append(card);
+    rememberDate(s);
+    const open = now >= Date.parse(s.bookingOpensAt) && now < Date.parse(s.bookingClosesAt);
+    if (s.availableSeats <= 0 && open) card.append(...waitlistToggle(ctx, cid, s));
   }
+}
+
+/** A sold-out date's "Join the waiting list": opens the date's join panel under it. */
+function waitlistToggle(ctx, cid, s) {
+  const id = `waitlist-${s.id}`;
+  const slot = h('div', { class: 'date-waitlist', id, hidden: true });
+  const btn = h('button', { type: 'button', class: 'button primary wl-open', 'aria-expanded': 'false', 'aria-controls': id,
+    'aria-label': `${t('wl.join')}: ${when(s.startsAt)}`,
+  }, t('wl.join'));
+  btn.addEventListener('click', () => {
+    const opening = slot.hidden;
+    if (opening && !slot.firstChild) slot.append(waitlistPanel(ctx, { concertId: cid, dates: [{ ...s, concertId: cid }], level: 3 }));
+    slot.hidden = !opening;
+    btn.setAttribute('aria-expanded', String(opening));
+  });
+  return [btn, slot];
 }

@@ -10,6 +10,7 @@ import { fail } from '../errors.js';
 import { go, requireUser } from '../router.js';
 import { preQueueView } from '../queue/prequeue.js';
 import { drawPanel } from '../queue/draw.js';
+import { waitlistPanel } from '../waitlist/join.js';
 
 const QUEUE_POLL_MS = 2000;
 // Before the on-sale time a ticket needs no heartbeat: poll slowly until a minute before it.
@@ -118,6 +119,7 @@ export async function pageQueue(ctx, main, [cid]) {
     room.replaceChildren(h('div', { class: 'sold-out', id: 'sold-out' },
       title,
       h('p', null, t('queue.soldOutBody')),
+      waitlistPanel(ctx, { concertId: cid }),
       h('a', { class: 'button', href: '#/' }, t('queue.soldOutBack'))));
     if (focusHere) title.focus();
     announce(t('queue.soldOutBody'));
@@ -139,9 +141,11 @@ export async function pageQueue(ctx, main, [cid]) {
   const body = h('div', { class: 'queue-body' }, h('p', { class: 'queue-pos' }, '…'));
   const seatsEl = h('p', { class: 'seats-left', id: 'seats-left', hidden: true });
   const drawSlot = h('div', { class: 'draw-slot' });
+  // Every place left held by fans paying: the waiting list gets the first that comes back.
+  const waitSlot = h('div', { class: 'waitlist-slot' });
   const note = h('p', { class: 'muted small' });
   const leave = h('button', { type: 'button', class: 'button', id: 'leave-queue' }, t('queue.leave'));
-  room.replaceChildren(body, seatsEl, drawSlot, note, leave);
+  room.replaceChildren(body, seatsEl, waitSlot, drawSlot, note, leave);
   const waiting = waitingView();
   let mode = null;
   let pre = null;
@@ -184,6 +188,11 @@ export async function pageQueue(ctx, main, [cid]) {
     const seats = seatsText(ticket.seatsLeft);
     seatsEl.hidden = !seats;
     seatsEl.textContent = seats || '';
+    if (ticket.seatsLeft === 0 && !waitSlot.firstChild) {
+      waitSlot.append(waitlistPanel(ctx, { concertId: cid, intro: t('wl.joinIntroHeld') }));
+    } else if (ticket.seatsLeft > 0 && waitSlot.firstChild && !waitSlot.querySelector('.wl-entry')) {
+      waitSlot.replaceChildren(); // places are free again: the line, not the list, gets them
+    }
     switch (ticket.status) {
       case 'ACTIVE':
         done = true;
