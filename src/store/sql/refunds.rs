@@ -40,6 +40,8 @@ macro_rules! impl_refund_store {
                 .await?;
                 let policy = policy.unwrap_or_else($crate::refunds::policy::RefundPolicy::default_policy);
                 let fee = policy.fee(r.price, starts_at, now)?;
+                // In number order, as hold batches lock them: no deadlock with a batch naming them.
+                Self::lock_places(tx, r.schedule_id, r.id).await?;
                 let freed = sqlx::query($crate::store::sql::refunds::FREE_SOLD_SEATS)
                     .bind(r.schedule_id)
                     .bind(r.id)
