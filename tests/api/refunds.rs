@@ -240,3 +240,28 @@ async fn refund_policies_are_checked_and_can_be_changed() {
     let r = patch(json!({"refundPolicy": null})).await;
     assert_eq!(r.body["refundPolicy"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refunded_place_goes_to_the_waiting_list_first() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 1, 5_000).await;
+    let buyer = app.user().await;
+    app.charge(&buyer, 5_000).await;
+    let rid = bought(&app, &buyer, &concert, &schedule).await;
+    let waiter = app.user().await;
+    let entry = app
+        .wait_for_place(&waiter, &schedule, json!({"quantity": 1}))
+        .await;
+    assert_eq!(entry.status, 201, "{}", entry.body);
+    let r = refund(&app, &buyer, &rid, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["refund"], json!({"amount": 5_000, "fee": 0}));
+    // A fan from the queue cannot take the place while the entry waits for it.
+    let (other, token) = app.admitted_fans(&concert, 1).await.remove(0);
+    let r = app.hold(&other, &token, &schedule, 1).await;
+    assert_eq!((r.status, r.code()), (409, "SEAT_UNAVAILABLE"));
+    let offered = app.entry_when(&waiter, &entry.str("id"), "OFFERED").await;
+    assert_eq!(offered["status"], "OFFERED", "{offered}");
+    assert_eq!(offered["offer"]["seats"][0]["number"], 1);
+}
