@@ -302,6 +302,7 @@ fn spawn_background(state: &AppState) {
         state.settings.sweep_interval,
         state.stop.clone(),
     );
+    crate::cancellations::spawn(state.clone(), state.settings.sweep_interval);
     let offers = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(offers.settings.sweep_interval);
@@ -359,6 +360,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::payments::handlers::router())
         .merge(crate::refunds::handlers::router())
         .merge(crate::tickets::handlers::router())
+        .merge(crate::cancellations::handlers::router())
         .merge(crate::waitlist::handlers::router());
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)

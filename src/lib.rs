@@ -1,6 +1,7 @@
 //! encore: concert ticket reservations with a fair waiting queue, exact seat holds and a wallet.
 
 pub mod app;
+pub mod cancellations;
 pub mod catalogue;
 pub mod clock;
 pub mod config;

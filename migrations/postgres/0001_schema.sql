@@ -65,6 +65,8 @@ CREATE TABLE schedules (
     -- The seating plan as JSON (src/catalogue/plan.rs): grades, sections, rows. Places are
     -- numbered from it, seats first in plan order, then standing places; never changed.
     plan TEXT NOT NULL,
+    -- CANCELLED: called off; its places are VOID and its paid reservations refunded (schedule_refunds).
+    status TEXT NOT NULL DEFAULT 'SCHEDULED' CHECK (status IN ('SCHEDULED', 'CANCELLED')),
     created_at BIGINT NOT NULL,
     CHECK (booking_opens_at < booking_closes_at AND booking_closes_at <= starts_at)
 );
@@ -78,7 +80,8 @@ CREATE TABLE seats (
     schedule_id UUID NOT NULL REFERENCES schedules (id),
     number BIGINT NOT NULL,
     price BIGINT NOT NULL CHECK (price > 0),
-    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD')),
+    -- VOID: a place of a cancelled schedule, never held or sold again.
+    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD', 'VOID')),
     held_until BIGINT,
     reservation_id UUID,
     PRIMARY KEY (schedule_id, number),
@@ -155,6 +158,17 @@ CREATE TABLE payments (
     balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
     created_at BIGINT NOT NULL
 );
+
+-- The paid reservations of a cancelled schedule, listed when it is cancelled; each is refunded
+-- in full in the transaction that turns its `done` to 1, so it is refunded once whichever
+-- instances work through the list and wherever one dies.
+CREATE TABLE schedule_refunds (
+    schedule_id UUID NOT NULL,
+    reservation_id UUID NOT NULL,
+    done BIGINT NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+    PRIMARY KEY (schedule_id, reservation_id)
+);
+CREATE INDEX schedule_refunds_pending ON schedule_refunds (schedule_id, reservation_id) WHERE done = 0;
 
 -- One row per ticket let in at a gate: the primary key decides which of many scans is first.
 CREATE TABLE checkins (

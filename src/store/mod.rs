@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::cancellations::CancellationStore;
 use crate::catalogue::CatalogueStore;
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -43,6 +44,7 @@ pub trait Store:
     + PaymentStore
     + RefundStore
     + TicketStore
+    + CancellationStore
     + SystemStore
     + OnSaleStore
     + WaitlistStore
@@ -57,6 +59,7 @@ impl<T> Store for T where
         + PaymentStore
         + RefundStore
         + TicketStore
+        + CancellationStore
         + SystemStore
         + OnSaleStore
         + WaitlistStore

@@ -2,7 +2,7 @@
 
 /// A schedule's fixed fields; its free places come from `catalogue::seat_states`.
 pub(crate) const SCHEDULE_SELECT: &str = "
-    SELECT s.id, s.concert_id, s.starts_at, s.booking_opens_at, s.booking_closes_at, s.seat_count, s.price
+    SELECT s.id, s.concert_id, s.starts_at, s.booking_opens_at, s.booking_closes_at, s.seat_count, s.price, s.status
       FROM schedules s";
 
 macro_rules! impl_catalogue_store {

@@ -64,6 +64,7 @@ pub const EXPIRE_EMPTY_HOLDS: &str = "UPDATE reservations SET status = 'EXPIRED'
 pub const CANCEL_HOLD: &str =
     "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD'";
 
+mod cancellations;
 pub(crate) mod catalogue;
 pub(crate) mod onsale;
 mod payments;
@@ -75,6 +76,7 @@ mod users;
 pub(crate) mod waitlist;
 pub(crate) mod wallet;
 
+pub(crate) use cancellations::impl_cancellation_store;
 pub(crate) use catalogue::impl_catalogue_store;
 pub(crate) use onsale::impl_on_sale_store;
 pub(crate) use payments::impl_payment_store;
@@ -113,6 +115,7 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_payment_store!($db);
         $crate::store::sql::impl_refund_store!($db);
         $crate::store::sql::impl_ticket_store!($db);
+        $crate::store::sql::impl_cancellation_store!($db);
         $crate::store::sql::impl_system_store!($db);
         $crate::store::sql::impl_on_sale_store!($db);
         $crate::store::sql::impl_waitlist_store!($db);

@@ -1,8 +1,11 @@
 //! `RefundStore` in SQL: one transaction frees the order's places, turns it REFUNDED and credits
 //! the wallet. Lock order as everywhere: seat rows, the reservation row, the wallet row.
 
-/// Frees every place reservation `$2` (schedule `$1`) bought; the refund needs all of them.
-pub(crate) const FREE_SOLD_SEATS: &str = "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL \
+/// Frees every place reservation `$2` (schedule `$1`) bought; the refund needs all of them. The
+/// places of a cancelled schedule turn VOID instead: they are never sold again.
+pub(crate) const FREE_SOLD_SEATS: &str = "UPDATE seats SET held_until = NULL, reservation_id = NULL, \
+       state = CASE WHEN EXISTS (SELECT 1 FROM schedules WHERE id = $1 AND status = 'CANCELLED') \
+                    THEN 'VOID' ELSE 'AVAILABLE' END \
      WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2) \
        AND reservation_id = $2 AND state = 'SOLD'";
 
@@ -31,15 +34,22 @@ macro_rules! impl_refund_store {
                 if r.status != ReservationStatus::Confirmed {
                     return Err(Error::ReservationNotConfirmed);
                 }
-                let (starts_at, policy): (i64, Option<$crate::refunds::policy::RefundPolicy>) = sqlx::query_as(
-                    "SELECT s.starts_at, c.refund_policy FROM schedules s JOIN concerts c ON c.id = s.concert_id
-                      WHERE s.id = $1",
-                )
-                .bind(r.schedule_id)
-                .fetch_one(&mut **tx)
-                .await?;
+                let (starts_at, status, policy): (i64, String, Option<$crate::refunds::policy::RefundPolicy>) =
+                    sqlx::query_as(
+                        "SELECT s.starts_at, s.status, c.refund_policy FROM schedules s
+                           JOIN concerts c ON c.id = s.concert_id WHERE s.id = $1",
+                    )
+                    .bind(r.schedule_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
                 let policy = policy.unwrap_or_else($crate::refunds::policy::RefundPolicy::default_policy);
-                let fee = policy.fee(r.price, starts_at, now)?;
+                // A called-off date is refunded in full, whoever gets to it first: its fan or
+                // the cancellation's job.
+                let fee = if status == "CANCELLED" {
+                    $crate::refunds::policy::Fee { fee: $crate::money::Money(0), amount: r.price }
+                } else {
+                    policy.fee(r.price, starts_at, now)?
+                };
                 // In number order, as hold batches lock them: no deadlock with a batch naming them.
                 Self::lock_places(tx, r.schedule_id, r.id).await?;
                 let freed = sqlx::query($crate::store::sql::refunds::FREE_SOLD_SEATS)
