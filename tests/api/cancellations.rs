@@ -114,3 +114,151 @@ async fn a_cancelled_schedule_refunds_every_paid_reservation_once() {
         .await;
     assert_eq!((r.status, r.code()), (404, "SCHEDULE_NOT_FOUND"));
 }
+
+/// `n` fans who each paid `price` for one seat of `schedule` (seats 1..=n), written straight into
+/// the database: wallets at 0 with an empty ledger, as after a charge and a payment of the same
+/// amount.
+async fn paid_fans(db: &TestDb, concert: &str, schedule: &str, n: i64, price: i64) {
+    use sqlx::Connection;
+    let concert = uuid::Uuid::parse_str(concert).unwrap();
+    let schedule = uuid::Uuid::parse_str(schedule).unwrap();
+    macro_rules! fill {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(&db.database_url).await.unwrap();
+            let mut tx = c.begin().await.unwrap();
+            for seat in 1..=n {
+                let (user, rid) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+                let key_hash = uuid::Uuid::now_v7().as_bytes().to_vec();
+                sqlx::query("INSERT INTO users (id, name, api_key_hash, created_at) VALUES ($1, 'fan', $2, 0)")
+                    .bind(user).bind(key_hash).execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO wallets (user_id, balance, updated_at) VALUES ($1, 0, 0)")
+                    .bind(user).execute(&mut *tx).await.unwrap();
+                sqlx::query(
+                    "INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, quantity, price,
+                                               status, held_until, created_at, confirmed_at)
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, 'CONFIRMED', 0, 0, 0)",
+                )
+                .bind(rid).bind(user).bind(concert).bind(schedule).bind(seat).bind(price)
+                .execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO reservation_seats (reservation_id, number) VALUES ($1, $2)")
+                    .bind(rid).bind(seat).execute(&mut *tx).await.unwrap();
+                sqlx::query("UPDATE seats SET state = 'SOLD', reservation_id = $3 WHERE schedule_id = $1 AND number = $2")
+                    .bind(schedule).bind(seat).bind(rid).execute(&mut *tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }};
+    }
+    if db.is_postgres() {
+        fill!(sqlx::PgConnection);
+    } else {
+        fill!(sqlx::SqliteConnection);
+    }
+}
+
+/// One count from the database.
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    if db.is_postgres() {
+        let mut c = sqlx::PgConnection::connect(&db.database_url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&db.database_url)
+            .await
+            .unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+    }
+}
+
+async fn refunds_so_far(app: &TestApp, schedule: &str) -> i64 {
+    let r = app.admin_get(&format!("admin/schedules/{schedule}")).await;
+    r.body["refunds"]["done"].as_i64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refund_job_survives_two_kill_9s_and_refunds_each_fan_once() {
+    use crate::restart::start;
+    const FANS: i64 = 2_000;
+    let env = [
+        ("ENCORE_SWEEP_INTERVAL", "50ms"),
+        ("ENCORE_RATE_LIMITS", "off"),
+    ];
+    let server = start(TestDb::new().await, &env).await;
+    let concert = server.app.concert().await;
+    let mut body = schedule_body(1, 1, -3600, 86_400);
+    body.as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "seatCount" && k != "price");
+    body["plan"] = json!({"grades": [{"code": "R", "name": "R", "price": 30_000}],
+        "sections": [{"code": "GA", "name": "Standing", "grade": "R", "standing": FANS}]});
+    let r = server
+        .app
+        .admin_post(&format!("admin/concerts/{concert}/schedules"), body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let schedule = r.str("id");
+    paid_fans(&server.app.db, &concert, &schedule, FANS, 30_000).await;
+    let r = server
+        .app
+        .admin_post(&format!("admin/schedules/{schedule}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["refunds"]["total"], FANS);
+
+    // Killed as soon as the job has started, then again once the restarted one has moved on.
+    let mut server = server;
+    let mut seen = 0;
+    for _ in 0..2 {
+        let moved = eventually(Duration::from_secs(60), || {
+            let app = &server.app;
+            let schedule = &schedule;
+            async move { refunds_so_far(app, schedule).await > seen }
+        })
+        .await;
+        assert!(moved, "the job advances");
+        let db = server.stop("-KILL");
+        server = start(db, &env).await;
+        seen = refunds_so_far(&server.app, &schedule).await;
+        assert!(seen < FANS, "killed midway ({seen} of {FANS} done)");
+    }
+    let done = eventually(Duration::from_secs(120), || {
+        let app = &server.app;
+        let schedule = &schedule;
+        async move { refunds_so_far(app, schedule).await == FANS }
+    })
+    .await;
+    assert!(done, "every refund done after the restarts");
+    let db = server.app.db.clone();
+    let count = |sql: &'static str| count(&db, sql);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM reservations WHERE status = 'REFUNDED'").await,
+        FANS
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM wallet_transactions WHERE kind = 'REFUND'").await,
+        FANS
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(DISTINCT reservation_id) FROM wallet_transactions WHERE kind = 'REFUND'"
+        )
+        .await,
+        FANS
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM wallets WHERE balance <> 30000").await,
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM wallets w WHERE balance <>
+               (SELECT COALESCE(SUM(amount), 0) FROM wallet_transactions t WHERE t.user_id = w.user_id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM seats WHERE state <> 'VOID'").await,
+        0
+    );
+    drop(server.stop("-TERM"));
+}
