@@ -262,3 +262,49 @@ async fn the_refund_job_survives_two_kill_9s_and_refunds_each_fan_once() {
     );
     drop(server.stop("-TERM"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
+async fn three_instances_share_the_refund_job_and_refund_each_fan_once() {
+    const FANS: i64 = 500;
+    let apps = spawn_cluster(3, |s| s.sweep_interval = Duration::from_millis(20)).await;
+    let concert = apps[0].concert().await;
+    let mut body = schedule_body(1, 1, -3600, 86_400);
+    body.as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "seatCount" && k != "price");
+    body["plan"] = json!({"grades": [{"code": "R", "name": "R", "price": 1_000}],
+        "sections": [{"code": "GA", "name": "Standing", "grade": "R", "standing": FANS}]});
+    let r = apps[0]
+        .admin_post(&format!("admin/concerts/{concert}/schedules"), body)
+        .await;
+    let schedule = r.str("id");
+    paid_fans(&apps[0].db, &concert, &schedule, FANS, 1_000).await;
+    // Every instance is asked to cancel at once; one of them does, all of them refund.
+    let path = format!("admin/schedules/{schedule}/cancel");
+    let answers =
+        futures_util::future::join_all(apps.iter().map(|a| a.admin_post(&path, json!({})))).await;
+    assert!(answers.iter().all(|r| r.status == 202));
+    let finished = eventually(Duration::from_secs(60), || async {
+        refunds_so_far(&apps[2], &schedule).await == FANS
+    })
+    .await;
+    assert!(finished, "every refund done");
+    let done = apps[1]
+        .admin_get(&format!("admin/schedules/{schedule}"))
+        .await;
+    assert_eq!(done.body["refunds"], json!({"total": FANS, "done": FANS}));
+    let db = apps[0].db.clone();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM wallet_transactions WHERE kind = 'REFUND'"
+        )
+        .await,
+        FANS
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM wallets WHERE balance <> 1000").await,
+        0
+    );
+}
