@@ -34,8 +34,9 @@ pub struct Concert {
     #[sqlx(default)]
     pub sold_out: bool,
     /// Refund fee tiers (see `POST /reservations/{id}/refund`); null: free until 24 hours before
-    /// the start, then closed. Changes with `PATCH`, so a cached concert's copy may be stale:
-    /// refunds read it from the database.
+    /// the start, then closed.
+    // Changes with `PATCH`, so a cached concert's copy may be stale: refunds read it from the
+    // database, and the concert's answers read the concert again.
     #[schema(value_type = Option<Vec<crate::refunds::policy::RefundTier>>)]
     pub refund_policy: Option<crate::refunds::policy::RefundPolicy>,
 }

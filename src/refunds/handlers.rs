@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::catalogue::ScheduleStatus;
 use crate::catalogue::seat_states::AVAILABLE;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -59,14 +60,22 @@ pub async fn refund(
     metrics::counter!("encore_refunds_total", "result" => result).increment(1);
     let outcome = outcome?;
     if let Replayable::Fresh(r) = &outcome {
-        let now = clock::now();
-        state.taken.freed(r.schedule_id, &r.numbers);
-        state
-            .seat_states
-            .patch(r.schedule_id, &r.numbers, AVAILABLE, 0, now);
-        state
-            .controls
-            .places_changed(r.concert_id, r.numbers.len() as i64, 0);
+        // A cancelled schedule's places turned VOID, not free (the cached schedule's status may
+        // be stale: read it again).
+        let cancelled = matches!(
+            state.store.schedule(r.schedule_id).await,
+            Ok(Some(s)) if s.status == ScheduleStatus::Cancelled
+        );
+        if !cancelled {
+            let now = clock::now();
+            state.taken.freed(r.schedule_id, &r.numbers);
+            state
+                .seat_states
+                .patch(r.schedule_id, &r.numbers, AVAILABLE, 0, now);
+            state
+                .controls
+                .places_changed(r.concert_id, r.numbers.len() as i64, 0);
+        }
     }
     Ok(outcome
         .respond(|r| (StatusCode::OK, JsonOut(r.view(&layout, clock::now()))).into_response()))

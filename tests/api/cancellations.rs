@@ -308,3 +308,45 @@ async fn three_instances_share_the_refund_job_and_refund_each_fan_once() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_fan_who_refunds_a_cancelled_date_first_gets_it_all_back_once() {
+    // The job's next round is an hour away: the fan gets there first.
+    let app = spawn_with(|s| s.sweep_interval = Duration::from_secs(3600)).await;
+    let r = app
+        .admin_post(
+            "admin/concerts",
+            json!({"title": "T", "performer": "P",
+                   "refundPolicy": [{"untilHoursBefore": 1000, "feePercent": 50}]}),
+        )
+        .await;
+    let concert = r.str("id");
+    let schedule = app.schedule(&concert, 5, 10_000).await;
+    let user = app.user().await;
+    app.charge(&user, 10_000).await;
+    let token = app.admitted(&user, &concert).await;
+    let hold = app.hold(&user, &token, &schedule, 2).await;
+    let rid = hold.str("id");
+    assert_eq!(app.pay(&user, &rid, None).await.status, 201);
+    let r = app
+        .admin_post(&format!("admin/schedules/{schedule}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.body["refunds"], json!({"total": 1, "done": 0}));
+    let r = app
+        .send(with(
+            app.req(reqwest::Method::POST, &format!("reservations/{rid}/refund")),
+            Some(&user),
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["refund"], json!({"amount": 10_000, "fee": 0}));
+    assert_eq!(
+        app.get("wallet", Some(&user), None).await.body["balance"],
+        10_000
+    );
+    let state = app
+        .db_text("SELECT state FROM seats WHERE number = 2")
+        .await;
+    assert_eq!(state, "VOID");
+}
