@@ -93,6 +93,10 @@ async fn a_cancelled_schedule_refunds_every_paid_reservation_once() {
     assert_eq!((r.status, r.code()), (409, "RESERVATION_NOT_HELD"));
     let r = app.hold(&holder, &token, &schedule, 7).await;
     assert_eq!((r.status, r.code()), (409, "SEAT_UNAVAILABLE"));
+    let r = app
+        .wait_for_place(&holder, &schedule, json!({"quantity": 1}))
+        .await;
+    assert_eq!((r.status, r.code()), (409, "WAITLIST_CLOSED"));
     // Again: nothing changes; the other date is untouched.
     let r = app
         .admin_post(&format!("admin/schedules/{schedule}/cancel"), json!({}))
