@@ -24,6 +24,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::auth::{QueueTokenHeader, hash_key};
 use crate::http::fallback;
+use crate::http::limits::Limits;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
@@ -82,6 +83,8 @@ pub struct Shared {
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
+    /// Rate limits per client address and per API key.
+    pub limits: Limits,
     /// Cancelled on shutdown: ends streams and background loops.
     pub stop: CancellationToken,
 }
@@ -180,6 +183,7 @@ impl Application {
             .await
             .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
         let seat_states = SeatStates::new(store.clone());
+        let limits = Limits::new(&settings);
         let state = AppState(Arc::new(Shared {
             store,
             queue,
@@ -193,6 +197,7 @@ impl Application {
             seat_maps: SeatMaps::default(),
             taken: TakenSeats::default(),
             metrics,
+            limits,
             stop: CancellationToken::new(),
         }));
         let router = router(state.clone());
@@ -266,6 +271,16 @@ fn spawn_background(state: &AppState) {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => metrics.run_upkeep(),
+            }
+        }
+    });
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::http::limits::FORGET_EVERY);
+        loop {
+            tokio::select! {
+                _ = s.stop.cancelled() => break,
+                _ = tick.tick() => s.limits.forget_idle(),
             }
         }
     });

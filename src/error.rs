@@ -22,6 +22,10 @@ pub enum Error {
     MethodNotAllowed,
     #[error("request body is larger than the 1 MiB limit")]
     PayloadTooLarge,
+    #[error("this call takes a JSON body: Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("too many requests; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("concert not found")]
     ConcertNotFound,
     #[error("schedule not found")]
@@ -104,6 +108,8 @@ impl Error {
             | ReservationNotFound | PaymentNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
             | AlreadyPaid => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -123,6 +129,8 @@ impl Error {
             RouteNotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            RateLimited { .. } => "RATE_LIMITED",
             ConcertNotFound => "CONCERT_NOT_FOUND",
             ScheduleNotFound => "SCHEDULE_NOT_FOUND",
             SeatNotFound => "SEAT_NOT_FOUND",
@@ -210,7 +218,12 @@ impl IntoResponse for Error {
             }
             _ => {}
         }
-        problem_response(&self.problem())
+        let mut res = problem_response(&self.problem());
+        if let Error::RateLimited { retry_after } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        res
     }
 }
 

@@ -11,6 +11,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::{AuthUser, QueueTokenHeader};
 use crate::http::extract::Path;
+use crate::http::limits::ClientAddr;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,13 +31,16 @@ fn required(token: QueueTokenHeader) -> Result<String> {
     responses((status = 201, body = Ticket, description = "a new ticket at the back of the line"),
               (status = 200, body = Ticket, description = "the user's live ticket, unchanged"),
               (status = 401), (status = 404),
+              (status = 429, description = "RATE_LIMITED: too many joins from this address"),
               (status = 503, description = "QUEUE_UNAVAILABLE")))]
 pub async fn join(
     State(state): State<AppState>,
     user: AuthUser,
+    client: ClientAddr,
     Path(concert_id): Path<Uuid>,
 ) -> Result<(StatusCode, JsonOut<Ticket>)> {
     state.concert(concert_id).await?;
+    state.limits.join(client)?;
     let (ticket, created) = state.queue.join(user.0, concert_id, clock::now()).await?;
     let status = if created {
         StatusCode::CREATED

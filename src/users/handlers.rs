@@ -13,6 +13,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::{AuthUserRecord, new_api_key};
 use crate::http::extract::Json;
+use crate::http::limits::ClientAddr;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -49,12 +50,15 @@ pub fn parse_name(name: &str) -> Result<String> {
 }
 
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = CreatedUser), (status = 422)))]
+    responses((status = 201, body = CreatedUser), (status = 415), (status = 422),
+              (status = 429, description = "RATE_LIMITED: too many sign-ups from this address")))]
 pub async fn create_user(
     State(state): State<AppState>,
+    client: ClientAddr,
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, JsonOut<CreatedUser>)> {
     let name = parse_name(&body.name)?;
+    state.limits.signup(client)?;
     let (api_key, hash) = new_api_key();
     let user = User {
         id: Uuid::now_v7(),

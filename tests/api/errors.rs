@@ -40,7 +40,10 @@ async fn malformed_bodies_are_validation_problems_and_change_nothing() {
 async fn oversized_bodies_are_413() {
     let app = spawn().await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let r = app.send(app.req(Method::POST, "users").body(big)).await;
+    let rb = app
+        .req(Method::POST, "users")
+        .header("content-type", "application/json");
+    let r = app.send(rb.body(big)).await;
     assert_eq!((r.status, r.code()), (413, "PAYLOAD_TOO_LARGE"));
 }
 

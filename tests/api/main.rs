@@ -3,6 +3,7 @@
 //! PostgreSQL + Redis as ignored; `ENCORE_TEST_BACKEND=postgres cargo test -- --include-ignored`
 //! runs the same tests on PostgreSQL + Redis, and those too.
 
+mod abuse;
 mod catalogue;
 mod common;
 mod errors;
