@@ -330,6 +330,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(axum::middleware::from_fn(crate::http::metrics::track))
+        .layer(axum::middleware::from_fn(crate::http::headers::secure))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(TraceLayer::new_for_http())

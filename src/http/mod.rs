@@ -1,8 +1,9 @@
 //! HTTP plumbing shared by every feature: extractors, authentication, fallbacks, metrics, rate
-//! limits.
+//! limits, security headers.
 
 pub mod auth;
 pub mod extract;
 pub mod fallback;
+pub mod headers;
 pub mod limits;
 pub mod metrics;

@@ -17,3 +17,4 @@ mod scaled;
 mod users;
 mod venues;
 mod wallet;
+mod web;
