@@ -23,8 +23,8 @@ use crate::catalogue::{Concert, Schedule};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::auth::{QueueTokenHeader, hash_key};
-use crate::http::fallback;
 use crate::http::limits::Limits;
+use crate::http::{fallback, serve};
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
@@ -138,11 +138,16 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    max_connections: usize,
 }
 
 impl Application {
     /// Connects everything and binds the listener (port 0 picks a free port, as tests do).
     pub async fn build(settings: Settings) -> Result<Self> {
+        refuse_a_queue_per_instance(&settings)?;
+        // The port comes first: a start that cannot serve must fail before it changes anything
+        // (the embedded queue takes its saved snapshot out of the database when it starts).
+        let listener = bind(&settings.listen).await?;
         let metrics = telemetry::metrics_handle();
         let store = crate::store::connect(&settings).await?;
         let codec = TokenCodec::new(store.secret("queue-token").await?);
@@ -179,9 +184,6 @@ impl Application {
                 token
             }
         };
-        let listener = TcpListener::bind(&settings.listen)
-            .await
-            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
         let seat_states = SeatStates::new(store.clone());
         let limits = Limits::new(&settings);
         let state = AppState(Arc::new(Shared {
@@ -201,10 +203,13 @@ impl Application {
             stop: CancellationToken::new(),
         }));
         let router = router(state.clone());
+        let max_connections =
+            serve::connection_cap(state.settings.max_connections, state.settings.db_pool_size);
         Ok(Application {
             listener,
             router,
             state,
+            max_connections,
         })
     }
 
@@ -224,6 +229,7 @@ impl Application {
             listener,
             router,
             state,
+            max_connections,
         } = self;
         spawn_background(&state);
         let stop = state.stop.clone();
@@ -234,23 +240,53 @@ impl Application {
                 Some(_) => format!("Redis (key prefix {})", state.settings.redis_prefix),
                 None => "embedded".to_owned(),
             },
+            max_connections,
             "encore is serving on http://{addr}/ (web front), API at http://{addr}/api/v1, \
              contract at http://{addr}/openapi.json"
         );
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let config = serve::ServeConfig {
+            max_connections,
+            header_timeout: state.settings.header_timeout,
+            drain_timeout: state.settings.drain_timeout,
+        };
+        serve::serve(listener, router, config, async move {
             shutdown.await;
-            // Streams end first so the graceful drain does not wait on them forever.
+            // Streams end first so the graceful drain does not wait on them.
             stop.cancel();
-        });
-        let served = serve.await.map_err(Error::internal);
+        })
+        .await;
         state.stop.cancel();
-        state.queue.shutdown().await?;
-        served
+        state.queue.shutdown().await
     }
+}
+
+/// Binds the listener, saying in full why not when it cannot.
+async fn bind(listen: &str) -> Result<TcpListener> {
+    TcpListener::bind(listen).await.map_err(|e| {
+        Error::Startup(match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {listen}: the address is already in use (is another encore \
+                 running?); stop it or set ENCORE_LISTEN to another address"
+            ),
+            _ => format!("cannot listen on {listen}: {e}"),
+        })
+    })
+}
+
+/// PostgreSQL without Redis keeps the waiting queue in each process: two instances would each
+/// admit their own cap of fans and overwrite each other's saved queue. Refused unless the
+/// operator says only one instance will run.
+fn refuse_a_queue_per_instance(settings: &Settings) -> Result<()> {
+    let postgres = settings.database_url.starts_with("postgres");
+    if postgres && settings.redis_url.is_none() && !settings.single_instance {
+        return Err(Error::Startup(
+            "PostgreSQL without ENCORE_REDIS_URL keeps the waiting queue inside this process, \
+             which is right for one instance only: set ENCORE_REDIS_URL to run several, or \
+             ENCORE_SINGLE_INSTANCE=on (--single-instance) to run just this one"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The database named without its password, for the startup log.
@@ -329,6 +365,10 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.request_timeout,
+            serve::deadline,
+        ))
         .layer(axum::middleware::from_fn(crate::http::metrics::track))
         .layer(axum::middleware::from_fn(crate::http::headers::secure))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -70,6 +70,11 @@ pub enum Error {
     QueueUnavailable(String),
     #[error("the database is unavailable")]
     DatabaseUnavailable(String),
+    #[error("{0}")]
+    Overloaded(&'static str),
+    /// A start that cannot go on, said in full: it is logged, never answered.
+    #[error("{0}")]
+    Startup(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -96,6 +101,16 @@ impl Error {
         Self::Internal(err.to_string())
     }
 
+    /// The whole story for the log: the cause a 5xx answer leaves out.
+    pub fn log_detail(&self) -> String {
+        match self {
+            Error::Internal(cause)
+            | Error::DatabaseUnavailable(cause)
+            | Error::QueueUnavailable(cause) => format!("{self}: {cause}"),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         use Error::*;
         match self {
@@ -115,8 +130,10 @@ impl Error {
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
-            QueueUnavailable(_) | DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            QueueUnavailable(_) | DatabaseUnavailable(_) | Overloaded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Startup(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -153,7 +170,8 @@ impl Error {
             QueueNotActive => "QUEUE_NOT_ACTIVE",
             QueueUnavailable(_) => "QUEUE_UNAVAILABLE",
             DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
-            Internal(_) => "INTERNAL_ERROR",
+            Overloaded(_) => "SERVICE_UNAVAILABLE",
+            Startup(_) | Internal(_) => "INTERNAL_ERROR",
         }
     }
 
@@ -212,7 +230,9 @@ pub fn problem_response(problem: &Problem) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
-            Error::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Error::Internal(cause) | Error::Startup(cause) => {
+                tracing::error!(%cause, "request failed")
+            }
             Error::DatabaseUnavailable(cause) | Error::QueueUnavailable(cause) => {
                 tracing::warn!(%cause, code = self.code(), "backend unavailable")
             }

@@ -7,3 +7,4 @@ pub mod fallback;
 pub mod headers;
 pub mod limits;
 pub mod metrics;
+pub mod serve;

@@ -99,6 +99,15 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// [`TestDb::settings`] changed by `tweak`.
+    pub fn settings_with(&self, tweak: impl FnOnce(&mut Settings)) -> Settings {
+        let mut s = self.settings();
+        tweak(&mut s);
+        s
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: Client,

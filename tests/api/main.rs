@@ -6,6 +6,7 @@
 mod abuse;
 mod catalogue;
 mod common;
+mod connections;
 mod errors;
 mod payments;
 mod plans;
