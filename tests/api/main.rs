@@ -12,6 +12,7 @@ mod payments;
 mod plans;
 mod proxy;
 mod queue;
+mod queue_repair;
 mod reservations;
 mod restart;
 mod scaled;
