@@ -122,6 +122,8 @@ CREATE TABLE idempotency_keys (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, scope, key)
 );
+-- Keys are kept a day; the sweeper forgets older ones in batches through this index.
+CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
 
 CREATE TABLE secrets (
     name TEXT PRIMARY KEY,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::catalogue::CatalogueStore;
+use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::payments::PaymentStore;
@@ -17,7 +18,8 @@ use crate::reservations::ReservationStore;
 use crate::users::UserStore;
 use crate::wallet::WalletStore;
 
-/// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot.
+/// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot, the
+/// forgetting of old idempotency keys.
 #[async_trait]
 pub trait SystemStore: Send + Sync {
     async fn ping(&self) -> Result<()>;
@@ -26,6 +28,8 @@ pub trait SystemStore: Send + Sync {
     async fn save_queue_snapshot(&self, json: &str) -> Result<()>;
     /// The snapshot saved by the last graceful shutdown, removed so it is used once.
     async fn take_queue_snapshot(&self) -> Result<Option<String>>;
+    /// Deletes at most `at_most` idempotency keys created before `before`; how many went.
+    async fn forget_idempotency_keys(&self, before: Millis, at_most: i64) -> Result<u64>;
     /// No concert exists yet (the demo seeds only then).
     async fn is_empty(&self) -> Result<bool>;
 }
@@ -51,7 +55,7 @@ pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>> {
             postgres::connect(url, settings.db_pool_size, settings.db_statement_timeout).await?,
         ))
     } else {
-        Err(Error::internal(format!(
+        Err(Error::Startup(format!(
             "ENCORE_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}"
         )))
     }

@@ -356,6 +356,54 @@ impl TestApp {
         }
     }
 
+    /// Runs one statement straight on the app's database, for states the API cannot make.
+    pub async fn db_exec(&self, sql: &str) {
+        use sqlx::Connection;
+        if self.db.is_postgres() {
+            let mut c = sqlx::PgConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+
+    /// The query plan of `sql` on the app's database, as one text.
+    /// PostgreSQL is told to avoid sequential scans, so the plan shows whether an index serves
+    /// the statement at all rather than what is cheapest on a tiny table.
+    pub async fn db_plan(&self, sql: &str) -> String {
+        use sqlx::{Connection, Row};
+        if self.db.is_postgres() {
+            let mut c = sqlx::PgConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let sql = format!("EXPLAIN {sql}");
+            let rows = sqlx::query(&sql).fetch_all(&mut c).await.unwrap();
+            rows.iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            let sql = format!("EXPLAIN QUERY PLAN {sql}");
+            let rows = sqlx::query(&sql).fetch_all(&mut c).await.unwrap();
+            rows.iter()
+                .map(|r| r.get::<String, _>(3))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+
     /// A seat's state and its reservation's status, from the database (tests with one schedule
     /// and one reservation per seat).
     pub async fn seat_rows(&self, seat: i64) -> (String, String) {

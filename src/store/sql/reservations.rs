@@ -128,11 +128,6 @@ macro_rules! impl_reservation_store {
                 // EXPIRED; a payment racing the sweep finds either a live hold or HOLD_EXPIRED.
                 let mut tx = self.write.begin().await?;
                 let expired = Self::expire_lapsed(&mut tx, now).await?;
-                // Idempotency keys are kept for a day, as payment providers do.
-                sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                    .bind(now - $crate::idempotency::KEEP_MS)
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
                 Ok(expired)
             }

@@ -45,6 +45,15 @@ macro_rules! impl_system_store {
                     .await?)
             }
 
+            async fn forget_idempotency_keys(&self, before: i64, at_most: i64) -> $crate::error::Result<u64> {
+                Ok(sqlx::query($crate::store::sql::FORGET_IDEMPOTENCY_KEYS)
+                    .bind(before)
+                    .bind(at_most)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected())
+            }
+
             async fn is_empty(&self) -> $crate::error::Result<bool> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM concerts").fetch_one(&self.write).await?;
                 Ok(n == 0)
