@@ -26,6 +26,7 @@ use crate::http::auth::{QueueTokenHeader, hash_key};
 use crate::http::limits::Limits;
 use crate::http::{fallback, serve};
 use crate::queue::embedded::EmbeddedQueue;
+use crate::queue::events::StreamSlots;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
 use crate::reservations::taken::TakenSeats;
@@ -85,6 +86,8 @@ pub struct Shared {
     pub metrics: PrometheusHandle,
     /// Rate limits per client address and per API key.
     pub limits: Limits,
+    /// Open event streams per queue ticket.
+    pub streams: StreamSlots,
     /// Cancelled on shutdown: ends streams and background loops.
     pub stop: CancellationToken,
 }
@@ -200,6 +203,7 @@ impl Application {
             taken: TakenSeats::default(),
             metrics,
             limits,
+            streams: StreamSlots::default(),
             stop: CancellationToken::new(),
         }));
         let router = router(state.clone());

@@ -241,3 +241,30 @@ async fn unknown_methods_share_one_metrics_label() {
     assert!(text.contains("method=\"OTHER\""), "{text}");
     assert!(!text.contains("method=\"M1\""), "{text}");
 }
+
+#[tokio::test]
+async fn one_ticket_opens_at_most_three_event_streams() {
+    let app = spawn_with(|s| s.queue_active_limit = 1).await;
+    let concert = app.concert().await;
+    app.admitted(&app.user().await, &concert).await;
+    let token = app.join(&app.user().await, &concert).await.str("token");
+    let open = || async {
+        app.req(Method::GET, &format!("queue/events?token={token}"))
+            .send()
+            .await
+            .unwrap()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let s = open().await;
+        assert_eq!(s.status(), 200);
+        streams.push(s);
+    }
+    let refused = open().await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // A stream closed by its client gives its place back.
+    drop(streams.pop());
+    let reopened = eventually(WITHIN, || async { open().await.status() == 200 }).await;
+    assert!(reopened);
+}
