@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use futures_util::StreamExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use quick_cache::sync::Cache;
 use tokio::net::TcpListener;
@@ -20,13 +21,16 @@ use crate::catalogue::plan::Layout;
 use crate::catalogue::seat_states::SeatStates;
 use crate::catalogue::seatmap::SeatMaps;
 use crate::catalogue::{Concert, Schedule};
+use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::auth::{QueueTokenHeader, hash_key};
 use crate::http::limits::Limits;
 use crate::http::{fallback, serve};
+use crate::queue::controls::{Admission, Controls, Policy};
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::events::StreamSlots;
+use crate::queue::rate::Prior;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
 use crate::reservations::taken::TakenSeats;
@@ -43,6 +47,8 @@ const AUTH_CACHE_USERS: usize = 1_000_000;
 /// How often the queue expires due tickets even when nobody calls (freed slots admit at once
 /// on leave and payment; this catches time-based expiry).
 const QUEUE_TICK: Duration = Duration::from_millis(200);
+/// Lines one queue tick maintains at once.
+const TICK_CONCURRENCY: usize = 16;
 
 /// How often recorded latencies are folded into their histograms. The Prometheus recorder keeps
 /// every sample until then, so without this an instance nobody scrapes grows without bound.
@@ -81,6 +87,8 @@ pub struct Shared {
     pub seat_states: SeatStates,
     /// Encoded seat maps, one per schedule.
     pub seat_maps: SeatMaps,
+    /// Each concert's queue policy: live controls, on-sale time, places left.
+    pub controls: Arc<Controls>,
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
@@ -130,10 +138,24 @@ impl Shared {
     /// checks it is for the concert the call is about.
     pub async fn queue_ticket(&self, token: QueueTokenHeader, user_id: Uuid) -> Result<GateTicket> {
         let token = token.0.ok_or(Error::QueueTokenRequired)?;
-        self.queue
-            .gate(&token, clock::now())
-            .await?
-            .open_for(user_id)
+        let now = clock::now();
+        let (_, adm) = self.admission(self.queue.concert_of(&token)?, now).await?;
+        self.queue.gate(&token, now, &adm).await?.open_for(user_id)
+    }
+
+    /// What an admitted fan's slot costs before a rate is observed (see `queue::rate::Prior`).
+    pub fn wait_prior(&self) -> Prior {
+        Prior {
+            fast_ms: clock::millis(self.settings.hold_ttl) / 2,
+            slow_ms: clock::millis(self.settings.queue_active_ttl),
+        }
+    }
+
+    /// The concert's policy now (controls, on-sale time, places left) and what the queue is
+    /// told for a call at `now`.
+    pub async fn admission(&self, concert_id: Uuid, now: Millis) -> Result<(Policy, Admission)> {
+        let policy = self.controls.policy(concert_id, now).await?;
+        Ok((policy, policy.admission(now)))
     }
 }
 
@@ -158,7 +180,9 @@ impl Application {
             active_limit: settings.queue_active_limit,
             active_ttl: clock::millis(settings.queue_active_ttl),
             idle_timeout: clock::millis(settings.queue_idle_timeout),
+            admit_per_minute: None,
         };
+        let controls = Arc::new(Controls::new(store.clone(), settings.queue_active_limit));
         let queue: Arc<dyn Queue> = match &settings.redis_url {
             Some(url) => Arc::new(
                 crate::queue::redis::RedisQueue::connect(
@@ -199,6 +223,7 @@ impl Application {
             schedules: Arc::new(Cache::new(100_000)),
             layouts: Arc::new(Cache::new(2_000)),
             seat_states,
+            controls,
             seat_maps: SeatMaps::default(),
             taken: TakenSeats::default(),
             metrics,
@@ -329,19 +354,37 @@ fn spawn_background(state: &AppState) {
         state.settings.sweep_interval,
         state.stop.clone(),
     );
-    let queue = state.queue.clone();
-    let stop = state.stop.clone();
+    let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(QUEUE_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = stop.cancelled() => break,
+                _ = state.stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = queue.tick(clock::now()).await {
-                tracing::debug!(error = %e, "queue tick failed; retrying");
-            }
+            let concerts = match state.queue.concerts().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "queue tick failed; retrying");
+                    continue;
+                }
+            };
+            // Several lines at once, so a slow one does not hold up the rest; one concert's
+            // trouble never stops another's tick.
+            let state = &state;
+            futures_util::stream::iter(concerts)
+                .for_each_concurrent(TICK_CONCURRENCY, |concert| async move {
+                    let now = clock::now();
+                    let ticked = match state.admission(concert, now).await {
+                        Ok((_, adm)) => state.queue.tick(concert, now, &adm).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = ticked {
+                        tracing::debug!(error = %e, %concert, "queue tick failed; retrying");
+                    }
+                })
+                .await;
         }
     });
 }

@@ -77,6 +77,8 @@ pub async fn seed(store: &dyn Store) -> Result<()> {
             performer: performer.into(),
             venue: Some(venue.into()),
             created_at: now,
+            on_sale_at: None,
+            sold_out: false,
         };
         store.create_concert(&concert).await?;
         let layout = plan

@@ -38,6 +38,8 @@ pub enum Error {
     HoldLimitReached,
     #[error("this order would pass the limit of places per fan for this concert")]
     TicketLimitReached,
+    #[error("every place of this concert is sold")]
+    SoldOut,
     #[error("booking is not open for this schedule")]
     BookingClosed,
     #[error("reservation not found")]
@@ -126,7 +128,7 @@ impl Error {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
-            | AlreadyPaid => StatusCode::CONFLICT,
+            | AlreadyPaid | SoldOut => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
@@ -154,6 +156,7 @@ impl Error {
             SeatUnavailable => "SEAT_UNAVAILABLE",
             HoldLimitReached => "HOLD_LIMIT_REACHED",
             TicketLimitReached => "TICKET_LIMIT_REACHED",
+            SoldOut => "SOLD_OUT",
             BookingClosed => "BOOKING_CLOSED",
             ReservationNotFound => "RESERVATION_NOT_FOUND",
             ReservationNotHeld => "RESERVATION_NOT_HELD",

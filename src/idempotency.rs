@@ -84,6 +84,16 @@ pub enum Replayable<T> {
     Replay(Stored),
 }
 
+impl<T> Replayable<T> {
+    /// The answer: `fresh` makes it from a fresh result; a replay is the stored first answer.
+    pub fn respond(self, fresh: impl FnOnce(T) -> Response) -> Response {
+        match self {
+            Replayable::Fresh(t) => fresh(t),
+            Replayable::Replay(stored) => stored.into_response(),
+        }
+    }
+}
+
 /// Business errors are part of the first answer and replayed; outages are not (a retry should
 /// be able to succeed once the database is back).
 pub fn is_replayable(err: &Error) -> bool {

@@ -43,8 +43,9 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>> {
                description = "Prometheus text: requests and latency by route and status, queue sizes per concert, holds, payments")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Queue sizes are read at scrape time; a queue outage leaves the last values in place.
-    if let Ok(sizes) = state.queue.sizes().await {
-        for s in sizes {
+    let now = crate::clock::now();
+    for concert in state.queue.concerts().await.unwrap_or_default() {
+        if let Ok(s) = state.queue.size(concert, now).await {
             let concert = s.concert_id.to_string();
             metrics::gauge!("encore_queue_waiting", "concert_id" => concert.clone())
                 .set(s.waiting as f64);

@@ -108,23 +108,45 @@ export async function must(promise, ...statuses) {
   return res.body;
 }
 
-/** A concert with one bookable schedule (and optionally one not yet open). */
-export async function seedConcert(server, { title = 'Aurora Live in Seoul', performer = 'Aurora Park', venue = 'Olympic Hall, Seoul', seatCount = 30, price = 55000, withClosed = false } = {}) {
+/**
+ * A concert with one bookable schedule (and optionally one not yet open): `seatCount` seats at
+ * `price` (part 1), or the seating `plan` ({grades, sections}) when one is given.
+ */
+export async function seedConcert(server, { title = 'Aurora Live in Seoul', performer = 'Aurora Park', venue = 'Olympic Hall, Seoul', seatCount = 30, price = 55000, plan, withClosed = false } = {}) {
   const concert = await must(server.admin('POST', '/admin/concerts', { title, performer, venue }), 201);
   const now = Date.now();
   const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const H = 3600_000;
+  const places = plan ? { plan } : { seatCount, price };
   const open = await must(server.admin('POST', `/admin/concerts/${concert.id}/schedules`, {
-    startsAt: iso(now + 72 * H), bookingOpensAt: iso(now - H), bookingClosesAt: iso(now + 48 * H), seatCount, price,
+    startsAt: iso(now + 72 * H), bookingOpensAt: iso(now - H), bookingClosesAt: iso(now + 48 * H), ...places,
   }), 201);
   let later = null;
   if (withClosed) {
     later = await must(server.admin('POST', `/admin/concerts/${concert.id}/schedules`, {
-      startsAt: iso(now + 96 * H), bookingOpensAt: iso(now + 24 * H), bookingClosesAt: iso(now + 90 * H), seatCount, price,
+      startsAt: iso(now + 96 * H), bookingOpensAt: iso(now + 24 * H), bookingClosesAt: iso(now + 90 * H), ...places,
     }), 201);
   }
   return { concert, schedule: open, later };
 }
+
+/** Rows named 1..`count`, each of `seats` seats, for a plan's section. */
+export const rows = (count, seats) => Array.from({ length: count }, (_, i) => ({ row: String(i + 1), seats }));
+
+/**
+ * From a concert's page to its (first bookable) date's seat map: join the line (admitted at
+ * once) and choose the date. `choose` is the date's link text in the page's language.
+ */
+export async function openSeatMap(page, baseUrl, concertId, choose = /Choose seats/) {
+  await page.goto(`${baseUrl}/#/concerts/${concertId}`);
+  await page.locator('#get-tickets').click();
+  await page.waitForURL(/#\/concerts\/[^/]+\/dates$/, { timeout: 15_000 });
+  await page.getByRole('link', { name: choose }).first().click();
+  await page.waitForURL(/#\/concerts\/[^/]+\/schedules\/[^/]+$/);
+}
+
+/** A seat of the open section's grid, by its number (the plan's 1..N). */
+export const seat = (page, number) => page.locator(`.seat-grid .seat[data-seat="${number}"]`);
 
 export async function newUser(server, name) {
   return must(server.api('POST', '/users', { body: { name } }), 201);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, seedConcert, newUser, must, launchBrowser, newContext, screenshot, watchPage,
+  startServer, seedConcert, newUser, must, launchBrowser, newContext, screenshot, watchPage, seat,
 } from '../lib/harness.js';
 
 /**
@@ -36,11 +36,11 @@ test('a hold expires in front of the fan', { timeout: 90_000 }, async (t) => {
   // A phone-sized screen.
   const fanOnPhone = { env: { ENCORE_HOLD_TTL: '3s' }, seatCount: 20, price: 30000, name: 'Jisoo', viewport: { width: 390, height: 844 } };
   await atSeatMap(t, fanOnPhone, async ({ server, page, errors, fan }) => {
-    await page.locator('.seat[data-seat="3"][data-status="AVAILABLE"]').waitFor();
-    await screenshot(page, '08-phone-seat-map');
+    await page.locator('.seat-grid .seat.s-a[data-seat="3"]').waitFor();
     const seatMapUrl = page.url();
 
-    await page.locator('.seat[data-seat="3"]').click();
+    await seat(page, 3).click();
+    await page.locator('#hold').click();
     await page.waitForURL(/#\/reservations\/[^/]+$/);
     const reservationId = page.url().split('/').pop();
     const countdown = page.locator('#countdown');
@@ -50,10 +50,10 @@ test('a hold expires in front of the fan', { timeout: 90_000 }, async (t) => {
 
     // Zero, then the plain sentence, then back to the seat map.
     await page.waitForFunction(() => document.querySelector('#countdown')?.textContent === '0:00', null, { timeout: 8000 });
-    await page.locator('.notice--error').getByText('Your hold on seat 3 has expired. Please choose a seat again.').waitFor();
+    await page.locator('.notice--error').getByText('Your hold has expired (Seat 3). Please choose seats again.').waitFor();
     await page.waitForURL(seatMapUrl, { timeout: 8000 });
     await page.locator('.notice--error').getByText(/has expired/).waitFor();
-    await page.locator('.seat[data-seat="3"][data-status="AVAILABLE"]').waitFor({ timeout: 5000 });
+    await page.locator('.seat-grid .seat.s-a[data-seat="3"]').waitFor({ timeout: 5000 });
     await screenshot(page, '10-phone-hold-expired');
 
     const r = await must(server.api('GET', `/reservations/${reservationId}`, { key: fan.apiKey }), 200);
@@ -64,7 +64,7 @@ test('a hold expires in front of the fan', { timeout: 90_000 }, async (t) => {
 
 test('when the booking time in the queue runs out, the fan is sent back to rejoin', { timeout: 90_000 }, async (t) => {
   await atSeatMap(t, { env: { ENCORE_QUEUE_ACTIVE_TTL: '4s' }, seatCount: 8, name: 'Yuna' }, async ({ page, errors, concert }) => {
-    await page.locator('.seat[data-seat="1"]').waitFor();
+    await seat(page, 1).waitFor();
 
     // The seat map's refresh meets the expired queue token: back to the waiting room, told why.
     await page.waitForURL(new RegExp(`#/concerts/${concert.id}/queue$`), { timeout: 15_000 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, seedConcert, newUser, must, launchBrowser, newContext, screenshot, watchPage,
+  startServer, seedConcert, newUser, must, launchBrowser, newContext, screenshot, watchPage, seat,
 } from '../lib/harness.js';
 
 test('a fan buys a ticket through a full waiting room', { timeout: 120_000 }, async (t) => {
@@ -104,13 +104,16 @@ test('a fan buys a ticket through a full waiting room', { timeout: 120_000 }, as
     await screenshot(page, '03-dates');
     await page.locator(`[data-schedule="${schedule.id}"]`).getByRole('link', { name: /Choose seats/ }).click();
 
-    // Seat map; a double click on a seat holds it once.
-    const seat7 = page.locator('.seat[data-seat="7"]');
-    await page.locator('.seat[data-seat="7"][data-status="AVAILABLE"]').waitFor();
+    // Seat map of a one-section date: its seats at once; choose seat 7, and a double click on
+    // Hold holds it once.
+    const seat7 = seat(page, 7);
+    await page.locator('.seat-grid .seat.s-a[data-seat="7"]').waitFor();
     assert.equal(await page.locator('.seat-grid .seat').count(), 30);
-    assert.match(await seat7.getAttribute('aria-label'), /Seat 7, Available, ₩55,000/);
-    await screenshot(page, '04-seat-map');
-    await seat7.dblclick();
+    assert.equal(await seat7.getAttribute('aria-label'), 'Seat 7, General ₩55,000');
+    await seat7.click();
+    assert.equal(await seat7.getAttribute('aria-selected'), 'true');
+    await page.locator('#order-summary').getByText('1 of 1 chosen · total ₩55,000').waitFor();
+    await page.locator('#hold').dblclick();
     await page.waitForURL(/#\/reservations\/[^/]+$/);
     const held = await must(server.api('GET', '/reservations', { key }), 200);
     assert.equal(held.items.length, 1, 'a double click holds one seat, once');

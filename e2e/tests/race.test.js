@@ -1,17 +1,15 @@
-// Two fans click the same seat at the same moment: exactly one gets it, the other is told plainly
-// and sees the seat as taken.
+// Two fans hold the same seat at the same moment: exactly one gets it, the other is told plainly
+// which seat went and sees it as taken.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, seedConcert, newUser, must, launchBrowser, newContext, screenshot, watchPage,
+  startServer, seedConcert, newUser, must, launchBrowser, newContext, screenshot, watchPage, openSeatMap, seat,
 } from '../lib/harness.js';
 
 async function toSeatMap(page, baseUrl, concertId, chooseLabel) {
-  await page.goto(`${baseUrl}/#/concerts/${concertId}`);
-  await page.locator('#get-tickets').click();
-  await page.waitForURL(/#\/concerts\/[^/]+\/dates$/, { timeout: 15_000 });
-  await page.getByRole('link', { name: chooseLabel }).first().click();
-  await page.locator('.seat[data-seat="5"][data-status="AVAILABLE"]').waitFor();
+  await openSeatMap(page, baseUrl, concertId, chooseLabel);
+  await page.locator('.seat-grid .seat.s-a[data-seat="5"]').waitFor();
+  await seat(page, 5).click();
 }
 
 test('two fans race for one seat: one wins, the other is told', { timeout: 90_000 }, async (t) => {
@@ -43,10 +41,7 @@ test('two fans race for one seat: one wins, the other is told', { timeout: 90_00
     ]);
     assert.equal(await pageB.evaluate(() => document.documentElement.lang), 'ko');
 
-    await Promise.all([
-      pageA.locator('.seat[data-seat="5"]').click(),
-      pageB.locator('.seat[data-seat="5"]').click(),
-    ]);
+    await Promise.all([pageA.locator('#hold').click(), pageB.locator('#hold').click()]);
     const settled = () => location.hash.startsWith('#/reservations/') || !!document.querySelector('.notice--error');
     await Promise.all([pageA.waitForFunction(settled), pageB.waitForFunction(settled)]);
     const won = [pageA, pageB].map((p) => p.url().includes('#/reservations/'));
@@ -55,16 +50,18 @@ test('two fans race for one seat: one wins, the other is told', { timeout: 90_00
     const loserIsKorean = loser === pageB;
 
     await winner.locator('#countdown').waitFor();
-    const lostText = loserIsKorean ? '다른 분이 먼저 이 좌석을 잡았어요' : 'someone else got this seat first';
+    const lostText = loserIsKorean ? '다른 분이 먼저 잡은 좌석이 있어요: 5번 좌석' : 'someone else got these first: Seat 5.';
     await loser.locator('.notice--error').getByText(lostText, { exact: false }).waitFor();
-    const seat = loser.locator('.seat[data-seat="5"]');
-    assert.equal(await seat.getAttribute('data-status'), 'HELD');
-    assert.equal(await seat.isDisabled(), true);
-    assert.match(await seat.getAttribute('aria-label'), loserIsKorean ? /다른 분이 선택 중/ : /Being booked/);
+    const five = seat(loser, 5);
+    assert.match(await five.getAttribute('class'), /\bs-h\b/);
+    assert.equal(await five.getAttribute('aria-disabled'), 'true');
+    assert.equal(await five.textContent(), '◔', 'taken is told by a mark, not colour alone');
+    assert.match(await five.getAttribute('aria-label'), loserIsKorean ? /다른 분이 선택 중/ : /Being booked/);
+    assert.equal(await loser.locator('#hold').isDisabled(), true, 'the lost seat left the order');
     // Still taken after the map refreshes from the server.
     await loser.waitForTimeout(2600);
-    assert.equal(await seat.getAttribute('data-status'), 'HELD');
-    assert.equal(await loser.locator('.seat[data-seat="6"]').getAttribute('data-status'), 'AVAILABLE');
+    assert.match(await five.getAttribute('class'), /\bs-h\b/);
+    assert.match(await seat(loser, 6).getAttribute('class'), /\bs-a\b/);
     await screenshot(loser, '04b-seat-map-lost-race');
 
     const holds = [];

@@ -32,7 +32,21 @@ CREATE TABLE concerts (
     title TEXT NOT NULL,
     performer TEXT NOT NULL,
     venue TEXT,
+    -- When the sale opens: joins before it get a PRE_QUEUE ticket, drawn into the line then.
+    on_sale_at BIGINT,
     created_at BIGINT NOT NULL
+);
+
+-- A concert's queue as its promoter runs it live; every instance reads it at least once a
+-- second. No row: the service's defaults.
+CREATE TABLE queue_controls (
+    concert_id UUID PRIMARY KEY,
+    -- NULL: ENCORE_QUEUE_ACTIVE_LIMIT.
+    active_limit BIGINT CHECK (active_limit >= 0),
+    -- NULL: no cap.
+    admit_per_minute BIGINT CHECK (admit_per_minute >= 0),
+    paused BOOLEAN NOT NULL DEFAULT FALSE,
+    updated_at BIGINT NOT NULL
 );
 
 CREATE TABLE schedules (

@@ -31,7 +31,21 @@ CREATE TABLE concerts (
     title TEXT NOT NULL,
     performer TEXT NOT NULL,
     venue TEXT,
+    -- When the sale opens: joins before it get a PRE_QUEUE ticket, drawn into the line then.
+    on_sale_at INTEGER,
     created_at INTEGER NOT NULL
+);
+
+-- A concert's queue as its promoter runs it live; every instance reads it at least once a
+-- second. No row: the service's defaults.
+CREATE TABLE queue_controls (
+    concert_id BLOB PRIMARY KEY,
+    -- NULL: ENCORE_QUEUE_ACTIVE_LIMIT.
+    active_limit INTEGER CHECK (active_limit >= 0),
+    -- NULL: no cap.
+    admit_per_minute INTEGER CHECK (admit_per_minute >= 0),
+    paused INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
 );
 
 CREATE TABLE schedules (

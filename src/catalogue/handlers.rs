@@ -20,6 +20,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_concert))
         .routes(routes!(list_concerts))
         .routes(routes!(get_concert))
+        .routes(routes!(patch_concert))
+        .routes(routes!(
+            crate::queue::admin::queue_view,
+            crate::queue::admin::queue_patch
+        ))
+        .routes(routes!(crate::queue::admin::draw))
         .routes(routes!(super::schedules::create_schedule))
         .routes(routes!(super::schedules::list_schedules))
         .routes(routes!(super::schedules::seats))
@@ -32,7 +38,7 @@ pub struct Items<T> {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewConcert {
     /// 1 to 200 characters.
     pub title: String,
@@ -40,6 +46,30 @@ pub struct NewConcert {
     pub performer: String,
     /// Up to 200 characters.
     pub venue: Option<String>,
+    /// RFC 3339: when the sale opens (joins before it are PRE_QUEUE, drawn at this time).
+    pub on_sale_at: Option<String>,
+}
+
+/// Any of these; absent fields stay as they are, `onSaleAt: null` removes the on-sale time.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConcertPatch {
+    /// RFC 3339, or null.
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub on_sale_at: Option<Option<String>>,
+}
+
+/// Tells an absent field (`None`) from an explicit null (`Some(None)`).
+fn some_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn time(field: &str, value: &str) -> Result<clock::Millis> {
+    clock::parse_rfc3339(value)
+        .ok_or_else(|| Error::validation(format!("{field} must be an RFC 3339 date-time")))
 }
 
 pub(super) fn text(field: &str, value: &str) -> Result<String> {
@@ -71,17 +101,48 @@ pub async fn create_concert(
             .map(|v| text("venue", v))
             .transpose()?,
         created_at: clock::now(),
+        on_sale_at: body
+            .on_sale_at
+            .as_deref()
+            .map(|t| time("onSaleAt", t))
+            .transpose()?,
+        sold_out: false,
     };
     state.store.create_concert(&concert).await?;
     Ok((StatusCode::CREATED, JsonOut(concert)))
 }
 
+#[utoipa::path(patch, path = "/admin/concerts/{concertId}", tag = "admin", request_body = ConcertPatch,
+    security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
+    description = "Sets or removes the on-sale time; every instance follows within a second.",
+    responses((status = 200, body = Concert), (status = 401), (status = 403),
+              (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
+pub async fn patch_concert(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(concert_id): Path<Uuid>,
+    Json(body): Json<ConcertPatch>,
+) -> Result<JsonOut<Concert>> {
+    let concert = state.concert(concert_id).await?;
+    if let Some(at) = body.on_sale_at {
+        let at = at.as_deref().map(|t| time("onSaleAt", t)).transpose()?;
+        state.store.set_on_sale_at(concert_id, at).await?;
+    }
+    let now = clock::now();
+    let policy = state.controls.refresh(concert_id, now).await?;
+    Ok(JsonOut(Concert::clone(&concert).under(&policy)))
+}
+
 #[utoipa::path(get, path = "/concerts", tag = "catalogue",
     responses((status = 200, body = Items<Concert>)))]
 pub async fn list_concerts(State(state): State<AppState>) -> Result<JsonOut<Items<Concert>>> {
-    Ok(JsonOut(Items {
-        items: state.store.concerts().await?,
-    }))
+    let now = clock::now();
+    let mut items = Vec::new();
+    for c in state.store.concerts().await? {
+        let policy = state.controls.policy(c.id, now).await?;
+        items.push(c.under(&policy));
+    }
+    Ok(JsonOut(Items { items }))
 }
 
 #[utoipa::path(get, path = "/concerts/{concertId}", tag = "catalogue",
@@ -92,5 +153,7 @@ pub async fn get_concert(
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Concert>> {
     // The cache keeps its `Arc`, so the answer is a copy.
-    Ok(JsonOut(Concert::clone(&*state.concert(concert_id).await?)))
+    let concert = Concert::clone(&*state.concert(concert_id).await?);
+    let policy = state.controls.policy(concert_id, clock::now()).await?;
+    Ok(JsonOut(concert.under(&policy)))
 }

@@ -25,6 +25,24 @@ pub struct Concert {
     #[serde(serialize_with = "clock::ser")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
+    /// When the sale opens: joins before it are PRE_QUEUE, drawn into the line at this time.
+    #[serde(serialize_with = "clock::ser_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub on_sale_at: Option<Millis>,
+    /// Every schedule still open for booking has neither a free place nor a live hold (at most
+    /// a second old).
+    #[sqlx(default)]
+    pub sold_out: bool,
+}
+
+impl Concert {
+    /// The concert as its queue policy shows it now: the on-sale time and whether it is sold
+    /// out, both read at most a second ago (a concert's other fields never change).
+    pub fn under(mut self, policy: &crate::queue::controls::Policy) -> Concert {
+        self.on_sale_at = policy.on_sale_at;
+        self.sold_out = policy.sold_out();
+        self
+    }
 }
 
 /// A grade of a schedule's plan with its free places.

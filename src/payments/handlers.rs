@@ -60,21 +60,25 @@ pub async fn pay(
             return Err(e);
         }
     };
-    Ok(match outcome {
-        Replayable::Fresh(paid) => {
-            metrics::counter!("encore_payments_total", "result" => "paid").increment(1);
-            let r = &paid.reservation;
-            state
-                .seat_states
-                .patch(r.schedule_id, &r.numbers, SOLD, 0, clock::now());
-            // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
-            if let Err(e) = state.queue.finish(user.0, r.concert_id, now).await {
-                tracing::warn!(error = %e, "could not retire the payer's queue ticket");
-            }
-            (StatusCode::CREATED, JsonOut(paid.payment)).into_response()
+    if let Replayable::Fresh(paid) = &outcome {
+        metrics::counter!("encore_payments_total", "result" => "paid").increment(1);
+        let r = &paid.reservation;
+        state
+            .seat_states
+            .patch(r.schedule_id, &r.numbers, SOLD, 0, clock::now());
+        state
+            .controls
+            .places_changed(r.concert_id, 0, -(r.numbers.len() as i64));
+        // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
+        let finished = match state.admission(r.concert_id, now).await {
+            Ok((_, adm)) => state.queue.finish(user.0, r.concert_id, now, &adm).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = finished {
+            tracing::warn!(error = %e, "could not retire the payer's queue ticket");
         }
-        Replayable::Replay(stored) => stored.into_response(),
-    })
+    }
+    Ok(outcome.respond(|paid| (StatusCode::CREATED, JsonOut(paid.payment)).into_response()))
 }
 
 #[utoipa::path(get, path = "/payments/{paymentId}", tag = "payments",

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::controls::{Admission, Sale};
 use super::line::{Line, Place, SavedTicket};
 use super::notify::Notifier;
 use super::token::{TicketId, TokenCodec};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket};
+use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::store::SystemStore;
@@ -82,20 +83,27 @@ impl EmbeddedQueue {
 
     /// Where a ticket stands, read under the lock; a new ticket's token is signed after the lock
     /// is released, so the HMAC does not lengthen the critical section.
-    fn standing(line: &Line, id: TicketId, now: Millis) -> Option<Standing> {
+    fn standing(line: &Line, id: TicketId) -> Option<Standing> {
         let (_, place) = line.place(id)?;
         Some(match place {
+            Place::PreQueue => Standing::PreQueue,
             Place::Waiting(position) => Standing::Waiting {
                 position,
-                eta: line.rate.estimate(position, now),
+                rate: line.rate,
             },
             Place::Active { until } => Standing::Active { until },
         })
     }
 
-    /// Brings a line up to date and wakes its event streams if anything changed.
-    fn maintain(&self, line: &mut Line, concert_id: Uuid, now: Millis) {
-        if line.maintain(now, &self.config, BUDGET) {
+    /// Brings a line up to date — the draw once it is due, then expiry and admission under
+    /// this call's limits — and wakes its event streams if anything changed.
+    fn maintain(&self, line: &mut Line, concert_id: Uuid, now: Millis, adm: &Admission) {
+        let cfg = self.config.with(adm);
+        let drew = match adm.sale {
+            Sale::Draw(seed) => line.draw(now, &cfg, |ids| draw::order(&seed, ids)),
+            Sale::Before | Sale::Open => false,
+        };
+        if line.maintain(now, &cfg, BUDGET) || drew {
             self.notifier.bump(concert_id);
         }
     }
@@ -105,12 +113,13 @@ impl EmbeddedQueue {
         &self,
         token: &str,
         now: Millis,
+        adm: &Admission,
         f: impl FnOnce(&mut Line, Uuid, TicketId) -> T,
     ) -> Result<T> {
         let (concert_id, id) = self.codec.decode(token)?;
         let line = self.line(concert_id).ok_or(Error::QueueTokenExpired)?;
         let mut line = line.lock();
-        self.maintain(&mut line, concert_id, now);
+        self.maintain(&mut line, concert_id, now, adm);
         if line.place(id).is_none() {
             return Err(Error::QueueTokenExpired);
         }
@@ -122,19 +131,25 @@ impl EmbeddedQueue {
             lines: self
                 .all_lines()
                 .into_iter()
-                .map(|(concert_id, line)| SnapshotLine {
-                    concert_id,
-                    tickets: line
-                        .lock()
-                        .saved()
-                        .into_iter()
-                        .map(|t| SnapshotTicket {
-                            id: format!("{:032x}", t.id),
-                            user_id: t.user,
-                            active: t.active,
-                            at: t.at,
-                        })
-                        .collect(),
+                .map(|(concert_id, line)| {
+                    let line = line.lock();
+                    SnapshotLine {
+                        concert_id,
+                        tickets: line
+                            .saved()
+                            .into_iter()
+                            .map(|t| SnapshotTicket {
+                                id: format!("{:032x}", t.id),
+                                user_id: t.user,
+                                active: t.active,
+                                at: t.at,
+                                pre: t.pre,
+                            })
+                            .collect(),
+                        drawn: line
+                            .drawn()
+                            .map(|d| d.iter().map(|&id| draw::ticket_id(id)).collect()),
+                    }
                 })
                 .collect(),
         }
@@ -155,11 +170,18 @@ impl EmbeddedQueue {
                         user: t.user_id,
                         active: t.active,
                         at: t.at,
+                        pre: t.pre,
                     },
                     now,
                     &self.config,
                 );
                 count += 1;
+            }
+            if let Some(drawn) = saved.drawn {
+                let ids = drawn
+                    .iter()
+                    .filter_map(|id| TicketId::from_str_radix(id, 16).ok());
+                line.restore_drawn(ids.collect());
             }
         }
         count
@@ -174,8 +196,11 @@ struct Snapshot {
 #[derive(Serialize, Deserialize)]
 struct SnapshotLine {
     concert_id: Uuid,
-    /// Active ones first, then waiters in join order.
+    /// Active ones first, then waiters in join order, then the pre-queue in join order.
     tickets: Vec<SnapshotTicket>,
+    /// The pre-queue's drawn order, once drawn.
+    #[serde(default)]
+    drawn: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -185,45 +210,60 @@ struct SnapshotTicket {
     active: bool,
     /// `activeUntil` for an active ticket, the last heartbeat for a waiting one.
     at: Millis,
+    #[serde(default)]
+    pre: bool,
 }
 
 #[async_trait]
 impl Queue for EmbeddedQueue {
-    async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
+    fn concert_of(&self, token: &str) -> Result<Uuid> {
+        Ok(self.codec.decode(token)?.0)
+    }
+
+    async fn join(
+        &self,
+        user_id: Uuid,
+        concert_id: Uuid,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<(Ticket, bool)> {
         let fresh = TokenCodec::new_id();
         let (id, created, standing) = {
             let line = self.line_or_new(concert_id);
             let mut line = line.lock();
-            self.maintain(&mut line, concert_id, now);
+            self.maintain(&mut line, concert_id, now, adm);
             let (id, created) = match line.ticket_of(user_id) {
                 Some(id) => (id, false),
                 None => {
-                    line.join(fresh, user_id, now, &self.config);
-                    self.maintain(&mut line, concert_id, now);
+                    match adm.sale {
+                        Sale::Before => line.join_pre(fresh, user_id, now, &self.config),
+                        Sale::Draw(_) | Sale::Open => line.join(fresh, user_id, now, &self.config),
+                    }
+                    self.maintain(&mut line, concert_id, now, adm);
                     (fresh, true)
                 }
             };
-            let standing = Self::standing(&line, id, now)
-                .ok_or_else(|| Error::internal("ticket lost on join"))?;
+            let standing =
+                Self::standing(&line, id).ok_or_else(|| Error::internal("ticket lost on join"))?;
             (id, created, standing)
         };
         let token = self.codec.encode(concert_id, id);
-        Ok((standing.into_ticket(token, concert_id), created))
+        Ok((standing.into_ticket(token, concert_id, id), created))
     }
 
-    async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
-        let (concert_id, standing) = self
-            .with_live(token, now, |line, concert_id, id| {
+    async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket> {
+        let (concert_id, id, standing) = self
+            .with_live(token, now, adm, |line, concert_id, id| {
                 line.heartbeat(id, now);
-                Self::standing(line, id, now).map(|s| (concert_id, s))
+                Self::standing(line, id).map(|s| (concert_id, id, s))
             })?
             .ok_or(Error::QueueTokenExpired)?;
         // The token just verified is the ticket's token: no need to sign it again.
-        Ok(standing.into_ticket(token.to_owned(), concert_id))
+        Ok(standing.into_ticket(token.to_owned(), concert_id, id))
     }
 
-    async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {
-        self.with_live(token, now, |line, concert_id, id| {
+    async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket> {
+        self.with_live(token, now, adm, |line, concert_id, id| {
             line.place(id).map(|(user_id, place)| GateTicket {
                 user_id,
                 concert_id,
@@ -233,51 +273,69 @@ impl Queue for EmbeddedQueue {
         .ok_or(Error::QueueTokenExpired)
     }
 
-    async fn leave(&self, token: &str, now: Millis) -> Result<()> {
-        self.with_live(token, now, |line, concert_id, id| {
+    async fn leave(&self, token: &str, now: Millis, adm: &Admission) -> Result<()> {
+        self.with_live(token, now, adm, |line, concert_id, id| {
             line.remove(id);
-            line.maintain(now, &self.config, BUDGET);
+            line.maintain(now, &self.config.with(adm), BUDGET);
             self.notifier.bump(concert_id);
         })
     }
 
-    async fn finish(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<()> {
+    async fn finish(
+        &self,
+        user_id: Uuid,
+        concert_id: Uuid,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<()> {
         let Some(line) = self.line(concert_id) else {
             return Ok(());
         };
         let mut line = line.lock();
         if let Some(id) = line.ticket_of(user_id) {
             line.remove(id);
-            line.maintain(now, &self.config, BUDGET);
+            line.maintain(now, &self.config.with(adm), BUDGET);
             self.notifier.bump(concert_id);
         }
         Ok(())
     }
 
-    async fn tick(&self, now: Millis) -> Result<()> {
-        for (concert_id, line) in self.all_lines() {
-            self.maintain(&mut line.lock(), concert_id, now);
+    async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+        if let Some(line) = self.line(concert_id) {
+            self.maintain(&mut line.lock(), concert_id, now, adm);
         }
         Ok(())
+    }
+
+    async fn concerts(&self) -> Result<Vec<Uuid>> {
+        Ok(self.lines.read().keys().copied().collect())
+    }
+
+    async fn draw_list(&self, concert_id: Uuid) -> Result<(bool, Vec<TicketId>)> {
+        Ok(self
+            .line(concert_id)
+            .map_or((false, Vec::new()), |l| l.lock().draw_list()))
     }
 
     fn changes(&self, concert_id: Uuid) -> watch::Receiver<u64> {
         self.notifier.subscribe(concert_id)
     }
 
-    async fn sizes(&self) -> Result<Vec<QueueSize>> {
-        Ok(self
-            .all_lines()
-            .into_iter()
-            .map(|(concert_id, line)| {
-                let line = line.lock();
-                QueueSize {
-                    concert_id,
-                    waiting: line.waiting_count(),
-                    active: u64::from(line.active_count()),
-                }
-            })
-            .collect())
+    async fn size(&self, concert_id: Uuid, now: Millis) -> Result<QueueSize> {
+        let (waiting, active, admitted) = self.line(concert_id).map_or((0, 0, 0), |l| {
+            let l = l.lock();
+            (
+                l.waiting_count(),
+                u64::from(l.active_count()),
+                l.rate.last_minute(now),
+            )
+        });
+        Ok(QueueSize {
+            concert_id,
+            waiting,
+            active,
+            admitted_per_minute: admitted,
+        })
     }
 
     async fn ping(&self) -> Result<()> {

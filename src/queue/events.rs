@@ -12,9 +12,9 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::handlers::poll_ticket;
 use super::{Ticket, TicketStatus};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::extract::Query;
 
@@ -72,7 +72,8 @@ const MIN_GAP: Duration = Duration::from_millis(100);
 
 #[utoipa::path(get, path = "/queue/events", tag = "queue",
     description = "text/event-stream of `ticket` events with the Ticket JSON: one at once, then one whenever the \
-                   status or position changes. The stream keeps the ticket alive and ends after it turns ACTIVE or EXPIRED.",
+                   status, position or seatsLeft changes. The stream keeps the ticket alive and ends after it turns \
+                   ACTIVE, EXPIRED or SOLD_OUT.",
     params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = Ticket),
               (status = 401), (status = 410),
@@ -86,30 +87,31 @@ pub async fn events(
         .filter(|t| !t.is_empty())
         .ok_or(Error::QueueTokenRequired)?;
     let slot = state.streams.open(&token)?;
-    let first = state.queue.poll(&token, clock::now()).await?;
+    let first = poll_ticket(&state, &token).await?;
     let mut changes = state.queue.changes(first.concert_id);
+    let mut policy = state.controls.changes(first.concert_id);
     // A change between the first poll and subscribing would otherwise wake nothing until the
     // next heartbeat: look once more right away.
     changes.mark_changed();
     let stop = state.stop.clone();
     // Heartbeats well inside the idle timeout keep a streaming waiter in line.
     let heartbeat = (state.settings.queue_idle_timeout / 3).min(Duration::from_secs(15));
-    let queue = state.queue.clone();
-
     let stream = async_stream::stream! {
         // Held for as long as the stream lives, dropped with it when the client goes.
         let _slot = slot;
         let mut last = first.clone();
         yield Ok(event(&first));
-        while last.status == TicketStatus::Waiting {
+        while matches!(last.status, TicketStatus::Waiting | TicketStatus::PreQueue) {
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { break },
+                // Sold out, the on-sale time, the places left: the concert's policy changed.
+                _ = policy.changed() => {},
                 _ = tokio::time::sleep(heartbeat) => {},
                 // Shutting down: end the stream so the graceful drain can finish.
                 _ = stop.cancelled() => break,
             }
             tokio::time::sleep(MIN_GAP).await;
-            let now = match queue.poll(&token, clock::now()).await {
+            let now = match poll_ticket(&state, &token).await {
                 Ok(t) => t,
                 Err(Error::QueueTokenExpired) => Ticket {
                     status: TicketStatus::Expired,
@@ -121,7 +123,10 @@ pub async fn events(
                 // A backend hiccup: keep the stream, try again on the next change or heartbeat.
                 Err(_) => continue,
             };
-            if now.status != last.status || now.position != last.position {
+            let moved = now.status != last.status
+                || now.position != last.position
+                || now.seats_left != last.seats_left;
+            if moved {
                 yield Ok(event(&now));
                 last = now;
             }

@@ -28,9 +28,10 @@ fn required(token: QueueTokenHeader) -> Result<String> {
 #[utoipa::path(post, path = "/concerts/{concertId}/queue", tag = "queue",
     description = "Joins the concert's waiting queue. Joining again returns the live ticket unchanged (200).",
     params(("concertId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 201, body = Ticket, description = "a new ticket at the back of the line"),
+    responses((status = 201, body = Ticket, description = "a new ticket at the back of the line, or PRE_QUEUE before the concert's onSaleAt"),
               (status = 200, body = Ticket, description = "the user's live ticket, unchanged"),
-              (status = 401), (status = 404),
+              (status = 401), (status = 404), (status = 422),
+              (status = 409, description = "SOLD_OUT"),
               (status = 429, description = "RATE_LIMITED: too many joins from this address"),
               (status = 503, description = "QUEUE_UNAVAILABLE")))]
 pub async fn join(
@@ -40,8 +41,14 @@ pub async fn join(
     Path(concert_id): Path<Uuid>,
 ) -> Result<(StatusCode, JsonOut<Ticket>)> {
     state.concert(concert_id).await?;
+    let now = clock::now();
+    let (policy, adm) = state.admission(concert_id, now).await?;
+    if policy.sold_out() {
+        return Err(Error::SoldOut);
+    }
     state.limits.join(client)?;
-    let (ticket, created) = state.queue.join(user.0, concert_id, clock::now()).await?;
+    let (ticket, created) = state.queue.join(user.0, concert_id, now, &adm).await?;
+    let ticket = ticket.under(&policy, &state.wait_prior());
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -61,7 +68,15 @@ pub async fn poll(
     token: QueueTokenHeader,
 ) -> Result<JsonOut<Ticket>> {
     let token = required(token)?;
-    Ok(JsonOut(state.queue.poll(&token, clock::now()).await?))
+    Ok(JsonOut(poll_ticket(&state, &token).await?))
+}
+
+/// A poll of the ticket behind `token`, as its concert's policy shows it.
+pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
+    let now = clock::now();
+    let (policy, adm) = state.admission(state.queue.concert_of(token)?, now).await?;
+    let ticket = state.queue.poll(token, now, &adm).await?;
+    Ok(ticket.under(&policy, &state.wait_prior()))
 }
 
 #[utoipa::path(delete, path = "/queue", tag = "queue",
@@ -70,6 +85,10 @@ pub async fn poll(
     responses((status = 204), (status = 401), (status = 410)))]
 pub async fn leave(State(state): State<AppState>, token: QueueTokenHeader) -> Result<StatusCode> {
     let token = required(token)?;
-    state.queue.leave(&token, clock::now()).await?;
+    let now = clock::now();
+    let (_, adm) = state
+        .admission(state.queue.concert_of(&token)?, now)
+        .await?;
+    state.queue.leave(&token, now, &adm).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -53,11 +53,15 @@ struct Entry {
     /// The last heartbeat while waiting; `activeUntil` once active.
     at: Millis,
     active: bool,
+    /// In the pre-queue: not in line until the draw.
+    pre: bool,
 }
 
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
+    /// Joined before the on-sale time; placed by the draw.
+    PreQueue,
     /// 1-based among those still waiting.
     Waiting(u64),
     Active {
@@ -72,6 +76,7 @@ pub struct SavedTicket {
     pub user: Uuid,
     pub active: bool,
     pub at: Millis,
+    pub pre: bool,
 }
 
 #[derive(Default)]
@@ -90,6 +95,10 @@ pub struct Line {
     /// Idle deadlines; a ticket polled since is pushed again with its new deadline.
     idle: BinaryHeap<Reverse<(Millis, Tid)>>,
     pub rate: AdmissionRate,
+    /// The pre-queue in join order (tickets that left are skipped at the draw).
+    pre: Vec<Tid>,
+    /// The drawn order of the pre-queue, once drawn.
+    drawn: Option<Vec<TicketId>>,
 }
 
 impl Line {
@@ -112,12 +121,84 @@ impl Line {
     /// The owner and place of a live ticket.
     pub fn place(&self, id: TicketId) -> Option<(Uuid, Place)> {
         let e = self.tickets.get(&id.into())?;
-        let place = if e.active {
+        let place = if e.pre {
+            Place::PreQueue
+        } else if e.active {
             Place::Active { until: e.at }
         } else {
             Place::Waiting(u64::from(self.waiting.prefix((e.seq - self.base) as usize)))
         };
         Some((e.user, place))
+    }
+
+    /// A new PRE_QUEUE ticket, or a WAITING one once the draw is done; the user must not have
+    /// a ticket in this line.
+    pub fn join_pre(&mut self, id: TicketId, user: Uuid, now: Millis, cfg: &QueueConfig) {
+        if self.drawn.is_some() {
+            return self.join(id, user, now, cfg);
+        }
+        let tid = Tid::from(id);
+        self.pre.push(tid);
+        self.tickets.insert(
+            tid,
+            Entry {
+                user,
+                seq: 0,
+                at: now,
+                active: false,
+                pre: true,
+            },
+        );
+        self.by_user.insert(user, tid);
+    }
+
+    /// The draw, once: every PRE_QUEUE ticket joins the line in the order `order` gives them,
+    /// ahead of anyone who joins later; each gets a fresh heartbeat. Returns whether it drew.
+    pub fn draw(
+        &mut self,
+        now: Millis,
+        cfg: &QueueConfig,
+        order: impl FnOnce(Vec<TicketId>) -> Vec<TicketId>,
+    ) -> bool {
+        if self.drawn.is_some() {
+            return false;
+        }
+        let live: Vec<TicketId> = std::mem::take(&mut self.pre)
+            .into_iter()
+            .filter(|t| self.tickets.get(t).is_some_and(|e| e.pre))
+            .map(TicketId::from)
+            .collect();
+        let drawn = order(live);
+        for &id in &drawn {
+            let tid = Tid::from(id);
+            let seq = self.next_seq();
+            if let Some(e) = self.tickets.get_mut(&tid) {
+                e.pre = false;
+                e.seq = seq;
+                e.at = now;
+                self.waiting.push(1);
+                self.waiting_count += 1;
+                self.order.push_back(tid);
+                self.idle.push(Reverse((now + cfg.idle_timeout, tid)));
+            }
+        }
+        self.drawn = Some(drawn);
+        true
+    }
+
+    /// The pre-queue's drawn order, or its tickets in join order before the draw.
+    pub fn draw_list(&self) -> (bool, Vec<TicketId>) {
+        match &self.drawn {
+            Some(d) => (true, d.clone()),
+            None => (
+                false,
+                self.pre
+                    .iter()
+                    .filter(|t| self.tickets.get(t).is_some_and(|e| e.pre))
+                    .map(|&t| t.into())
+                    .collect(),
+            ),
+        }
     }
 
     /// A new WAITING ticket at the back; the user must not have one in this line.
@@ -135,6 +216,7 @@ impl Line {
                 seq,
                 at: now,
                 active: false,
+                pre: false,
             },
         );
         self.by_user.insert(user, tid);
@@ -143,6 +225,7 @@ impl Line {
     pub fn heartbeat(&mut self, id: TicketId, now: Millis) {
         if let Some(e) = self.tickets.get_mut(&id.into())
             && !e.active
+            && !e.pre
         {
             e.at = now;
         }
@@ -157,7 +240,9 @@ impl Line {
         if self.by_user.get(&e.user) == Some(&tid) {
             self.by_user.remove(&e.user);
         }
-        if e.active {
+        if e.pre {
+            // Left in `pre`; the draw skips it.
+        } else if e.active {
             self.active_count -= 1;
         } else {
             self.waiting.add((e.seq - self.base) as usize, -1);
@@ -198,7 +283,7 @@ impl Line {
             let Some(e) = self.tickets.get(&tid) else {
                 continue;
             };
-            if e.active {
+            if e.active || e.pre {
                 continue;
             }
             if e.at + cfg.idle_timeout <= now {
@@ -209,6 +294,11 @@ impl Line {
             }
         }
         let mut admitted = 0;
+        // A cap on admissions per minute leaves what this minute's count allows.
+        let budget = match cfg.admit_per_minute {
+            Some(cap) => budget.min(cap.saturating_sub(self.rate.this_minute(now) as u32) as usize),
+            None => budget,
+        };
         while self.active_count < cfg.active_limit && admitted < budget {
             let Some(tid) = self.order.pop_front() else {
                 break;
@@ -216,7 +306,7 @@ impl Line {
             let Some(e) = self.tickets.get_mut(&tid) else {
                 continue;
             };
-            if e.active {
+            if e.active || e.pre {
                 continue;
             }
             e.active = true;
@@ -250,7 +340,7 @@ impl Line {
             .order
             .iter()
             .copied()
-            .filter(|t| self.tickets.get(t).is_some_and(|e| !e.active))
+            .filter(|t| self.tickets.get(t).is_some_and(|e| !e.active && !e.pre))
             .collect();
         self.base = self.next_seq();
         self.waiting = Fenwick::with_ones(waiting.len());
@@ -264,25 +354,38 @@ impl Line {
         self.order = waiting.into_iter().collect();
     }
 
-    /// Every live ticket, waiting ones in join order, for the shutdown snapshot.
+    /// Every live ticket, waiting ones in join order, then the pre-queue in join order, for
+    /// the shutdown snapshot.
     pub fn saved(&self) -> Vec<SavedTicket> {
+        let saved = |tid: Tid, e: &Entry| SavedTicket {
+            id: tid.into(),
+            user: e.user,
+            active: e.active,
+            at: e.at,
+            pre: e.pre,
+        };
         let mut all: Vec<(u64, SavedTicket)> = self
             .tickets
             .iter()
-            .map(|(&tid, e)| {
-                (
-                    e.seq,
-                    SavedTicket {
-                        id: tid.into(),
-                        user: e.user,
-                        active: e.active,
-                        at: e.at,
-                    },
-                )
-            })
+            .filter(|(_, e)| !e.pre)
+            .map(|(&tid, e)| (e.seq, saved(tid, e)))
             .collect();
         all.sort_by_key(|(seq, _)| *seq);
-        all.into_iter().map(|(_, s)| s).collect()
+        let pre = self
+            .pre
+            .iter()
+            .filter_map(|&t| self.tickets.get(&t).filter(|e| e.pre).map(|e| saved(t, e)));
+        all.into_iter().map(|(_, s)| s).chain(pre).collect()
+    }
+
+    /// The drawn order, once drawn (for the shutdown snapshot).
+    pub fn drawn(&self) -> Option<&[TicketId]> {
+        self.drawn.as_deref()
+    }
+
+    /// Puts the drawn order back, after the tickets.
+    pub fn restore_drawn(&mut self, drawn: Vec<TicketId>) {
+        self.drawn = Some(drawn);
     }
 
     /// Puts a saved ticket back; waiters get a fresh heartbeat, so downtime does not count
@@ -299,12 +402,15 @@ impl Line {
                     seq,
                     at: t.at,
                     active: true,
+                    pre: false,
                 },
             );
             self.by_user.insert(t.user, tid);
             self.active_count += 1;
             let at = self.active.partition_point(|&(until, _)| until <= t.at);
             self.active.insert(at, (t.at, tid));
+        } else if t.pre {
+            self.join_pre(t.id, t.user, now, cfg);
         } else {
             self.join(t.id, t.user, now, cfg);
         }
@@ -319,6 +425,7 @@ mod tests {
         active_limit: 2,
         active_ttl: 1000,
         idle_timeout: 500,
+        admit_per_minute: None,
     };
 
     fn line_of(n: u128) -> (Line, Vec<Uuid>) {
@@ -378,6 +485,7 @@ mod tests {
             active_limit: 1,
             active_ttl: 1_000_000,
             idle_timeout: 1_000_000,
+            admit_per_minute: None,
         };
         line.join(1, Uuid::now_v7(), 0, &cfg);
         line.maintain(0, &cfg, 100);
@@ -405,6 +513,7 @@ mod tests {
             active_limit: 1,
             active_ttl: 1_000_000,
             idle_timeout: 50,
+            admit_per_minute: None,
         };
         line.join(1, Uuid::now_v7(), 0, &cfg);
         line.maintain(0, &cfg, 100);

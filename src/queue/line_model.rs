@@ -18,6 +18,8 @@ const BUDGET: usize = 1 << 20;
 struct Ticket {
     id: TicketId,
     user: usize,
+    /// In the pre-queue (before the draw), outside the line.
+    pre: bool,
     active: bool,
     /// The last heartbeat while waiting; the end of the ACTIVE time once admitted.
     at: Millis,
@@ -26,12 +28,30 @@ struct Ticket {
 /// The queue's rules written as plainly as possible: a vector in join order, scanned.
 struct Model {
     tickets: Vec<Ticket>,
+    drawn: bool,
 }
 
 impl Model {
+    /// The draw: the pre-queue joins the line in `order`'s order, ahead of later joins.
+    fn draw(&mut self, now: Millis, order: &[TicketId]) {
+        if self.drawn {
+            return;
+        }
+        self.drawn = true;
+        for &id in order {
+            let i = self.tickets.iter().position(|t| t.id == id).unwrap();
+            let mut t = self.tickets.remove(i);
+            t.pre = false;
+            t.at = now;
+            self.tickets.push(t);
+        }
+    }
+
     fn maintain(&mut self, now: Millis, cfg: &QueueConfig) {
         self.tickets.retain(|t| {
-            if t.active {
+            if t.pre {
+                true
+            } else if t.active {
                 t.at > now
             } else {
                 t.at + cfg.idle_timeout > now
@@ -39,7 +59,12 @@ impl Model {
         });
         let active = self.tickets.iter().filter(|t| t.active).count();
         let free = (cfg.active_limit as usize).saturating_sub(active);
-        for t in self.tickets.iter_mut().filter(|t| !t.active).take(free) {
+        for t in self
+            .tickets
+            .iter_mut()
+            .filter(|t| !t.active && !t.pre)
+            .take(free)
+        {
             t.active = true;
             t.at = now + cfg.active_ttl;
         }
@@ -48,11 +73,13 @@ impl Model {
     fn place(&self, id: TicketId) -> Option<Place> {
         let mut position = 0;
         for t in &self.tickets {
-            if !t.active {
+            if !t.active && !t.pre {
                 position += 1;
             }
             if t.id == id {
-                return Some(if t.active {
+                return Some(if t.pre {
+                    Place::PreQueue
+                } else if t.active {
                     Place::Active { until: t.at }
                 } else {
                     Place::Waiting(position)
@@ -67,6 +94,10 @@ impl Model {
 enum Op {
     /// A fan (of a small crowd, so fans come back) joins unless they hold a ticket.
     Join(usize),
+    /// A fan joins before the on-sale time: the pre-queue until the draw, the line after it.
+    JoinPre(usize),
+    /// The on-sale time: the pre-queue is drawn (once).
+    Draw,
     /// The n-th live ticket (modulo) leaves, pays or is dropped.
     Leave(usize),
     /// The n-th live ticket polls.
@@ -80,6 +111,8 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..40usize).prop_map(Op::Join),
+        2 => (0..40usize).prop_map(Op::JoinPre),
+        1 => Just(Op::Draw),
         2 => any::<usize>().prop_map(Op::Leave),
         2 => any::<usize>().prop_map(Op::Heartbeat),
         2 => (0..400 as Millis).prop_map(Op::Advance),
@@ -93,6 +126,7 @@ fn config() -> impl Strategy<Value = QueueConfig> {
         active_limit: limit,
         active_ttl: ttl,
         idle_timeout: idle,
+        admit_per_minute: None,
     })
 }
 
@@ -106,7 +140,7 @@ proptest! {
     ) {
         let users: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
         let mut line = Line::default();
-        let mut model = Model { tickets: Vec::new() };
+        let mut model = Model { tickets: Vec::new(), drawn: false };
         let mut now: Millis = 1_000;
         let mut next_id: TicketId = 1;
         let mut issued = Vec::new();
@@ -115,10 +149,27 @@ proptest! {
                 Op::Join(u) => {
                     if line.ticket_of(users[u]).is_none() {
                         line.join(next_id, users[u], now, &cfg);
-                        model.tickets.push(Ticket { id: next_id, user: u, active: false, at: now });
+                        model.tickets.push(Ticket { id: next_id, user: u, pre: false, active: false, at: now });
                         issued.push(next_id);
                         next_id += 1;
                     }
+                }
+                Op::JoinPre(u) => {
+                    if line.ticket_of(users[u]).is_none() {
+                        line.join_pre(next_id, users[u], now, &cfg);
+                        let pre = !model.drawn;
+                        model.tickets.push(Ticket { id: next_id, user: u, pre, active: false, at: now });
+                        issued.push(next_id);
+                        next_id += 1;
+                    }
+                }
+                Op::Draw => {
+                    let mut order = Vec::new();
+                    line.draw(now, &cfg, |ids| {
+                        order = super::draw::order(&[9; 32], ids);
+                        order.clone()
+                    });
+                    model.draw(now, &order);
                 }
                 Op::Leave(n) if !model.tickets.is_empty() => {
                     let t = model.tickets.remove(n % model.tickets.len());
@@ -129,7 +180,7 @@ proptest! {
                     let i = n % model.tickets.len();
                     let t = &mut model.tickets[i];
                     line.heartbeat(t.id, now);
-                    if !t.active {
+                    if !t.active && !t.pre {
                         t.at = now;
                     }
                 }
@@ -140,19 +191,24 @@ proptest! {
                 }
                 Op::Restart => {
                     let saved = line.saved();
+                    let drawn = line.drawn().map(<[TicketId]>::to_vec);
                     line = Line::default();
                     for t in saved {
                         line.restore(t, now, &cfg);
                     }
-                    for t in model.tickets.iter_mut().filter(|t| !t.active) {
+                    if let Some(drawn) = drawn {
+                        line.restore_drawn(drawn);
+                    }
+                    for t in model.tickets.iter_mut().filter(|t| !t.active && !t.pre) {
                         t.at = now;
                     }
                 }
                 Op::Leave(_) | Op::Heartbeat(_) => {}
             }
-            let waiting = model.tickets.iter().filter(|t| !t.active).count() as u64;
+            let waiting = model.tickets.iter().filter(|t| !t.active && !t.pre).count() as u64;
+            let active = model.tickets.iter().filter(|t| t.active).count();
             prop_assert_eq!(line.waiting_count(), waiting);
-            prop_assert_eq!(line.active_count() as usize, model.tickets.len() - waiting as usize);
+            prop_assert_eq!(line.active_count() as usize, active);
             for &id in &issued {
                 let got = line.place(id).map(|(_, place)| place);
                 prop_assert_eq!(got, model.place(id), "ticket {} after {:?}", id, op);

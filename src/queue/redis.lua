@@ -7,9 +7,13 @@
 --   3 seen     ZSET ticket -> last heartbeat of a WAITING ticket (ms), for the idle drop
 --   4 owners   HASH ticket -> user id
 --   5 users    HASH user id -> ticket (one live ticket per user and concert)
---   6 meta     HASH seq (join counter), b/c/p/f (admission-rate buckets, see rate.rs)
--- ARGV: 1 now (ms), 2 active limit, 3 active TTL (ms), 4 idle timeout (ms),
---       5 work budget per phase, 6 pub/sub channel, 7 concert id, then the script's own.
+--   6 meta     HASH seq (join counter), b/c/p/f (admission-rate buckets, see rate.rs),
+--              drawn (1 once the pre-queue is drawn)
+--   7 pre      ZSET ticket -> join sequence of a PRE_QUEUE ticket (before the on-sale time)
+--   8 drawn    LIST the pre-queue's tickets in drawn order
+-- ARGV: 1 now (ms), 2 active limit (the live limit, the free places, 0 while paused),
+--       3 active TTL (ms), 4 idle timeout (ms), 5 work budget per phase, 6 pub/sub channel,
+--       7 concert id, 8 admissions per minute ('' for no cap), then the script's own.
 
 -- Hot paths hand `now` to redis.call as ARGV[1], the string it came as, and return numbers as
 -- integer replies: a Lua number passed to redis.call or to tostring goes through printf's float
@@ -19,6 +23,7 @@ local limit = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local idle = tonumber(ARGV[4])
 local budget = tonumber(ARGV[5])
+local per_minute = tonumber(ARGV[8])
 local BUCKET = 60000
 
 -- Takes a ticket out of every structure of its line; 1 if it was anywhere. Each structure is
@@ -26,6 +31,7 @@ local BUCKET = 60000
 -- short) must still leave `active`, or it would hold a slot under the cap for ever.
 local function remove(id)
   local gone = redis.call('ZREM', KEYS[1], id) + redis.call('ZREM', KEYS[2], id)
+    + redis.call('ZREM', KEYS[7], id)
   redis.call('ZREM', KEYS[3], id)
   local user = redis.call('HGET', KEYS[4], id)
   if user then
@@ -64,6 +70,13 @@ local function maintain()
   end
   local free = limit - redis.call('ZCARD', KEYS[2])
   if free > budget then free = budget end
+  if per_minute then
+    -- The cap counts this minute's admissions over every instance (the rate buckets).
+    local m = redis.call('HMGET', KEYS[6], 'b', 'c')
+    local used = 0
+    if tonumber(m[1]) == now - (now % BUCKET) then used = tonumber(m[2]) or 0 end
+    if per_minute - used < free then free = per_minute - used end
+  end
   if free > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[1], free)
     local n = 0
@@ -82,7 +95,7 @@ local function maintain()
 end
 
 -- A ticket's standing as one integer: its position (> 0) while WAITING, minus its activeUntil
--- (< 0) while ACTIVE, 0 once it is gone. One integer reply, not a ticket id and a status as
+-- (< -1) while ACTIVE, -1 in the pre-queue, 0 once it is gone. One integer reply, not a ticket id and a status as
 -- text: the caller knows which ticket it asked about, and reads the answer without parsing.
 -- A ticket is in exactly one of `waiting` and `active` while it lives, so a waiter (the common
 -- case in a crowd) costs one lookup.
@@ -91,6 +104,7 @@ local function code_of(id)
   if rank then return rank + 1 end
   local untl = redis.call('ZSCORE', KEYS[2], id)
   if untl then return -tonumber(untl) end
+  if redis.call('ZSCORE', KEYS[7], id) then return -1 end
   return 0
 end
 

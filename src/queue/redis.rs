@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,10 +19,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use super::beats::Beats;
+use super::controls::{Admission, Sale};
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
 use super::token::{TicketId, TokenCodec};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket};
+use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 
@@ -40,13 +41,16 @@ struct Scripts {
     finish: Script,
     maintain: Script,
     forget: Script,
+    draw: Script,
 }
 
 impl Scripts {
     fn new() -> Self {
         let s = |body: &str| Script::new(&format!("{PRELUDE}\n{body}"));
         Scripts {
-            // ARGV 8.. pairs of (user, new ticket id). A user already in line keeps their ticket.
+            // ARGV 9 'pre' before the on-sale time, else ''; 10.. pairs of (user, new ticket id).
+            // A user already in line keeps their ticket. Before the on-sale time (and until the
+            // draw) a new ticket goes into the pre-queue instead of the line.
             // Answers 2 fields a join: the standing (`code_of`) and the ticket id of a user who
             // was in line already ('' when the caller's new ticket was added), then the rate.
             //
@@ -60,7 +64,8 @@ impl Scripts {
                 -- The join counter and the line's length are read once and kept here.
                 local seq = tonumber(redis.call('HGET', KEYS[6], 'seq')) or 0
                 local length = redis.call('ZCARD', KEYS[1])
-                for i = 8, #ARGV, 2 do
+                local pre = ARGV[9] == 'pre' and not redis.call('HGET', KEYS[6], 'drawn')
+                for i = 10, #ARGV, 2 do
                   local id = redis.call('HGET', KEYS[5], ARGV[i])
                   -- A ticket whose owner entry is gone or that is in no line is no ticket: drop
                   -- the leftovers and give the user a new one.
@@ -72,10 +77,16 @@ impl Scripts {
                   local position = nil
                   if not id then
                     id, added = ARGV[i + 1], true
-                    seq, length = seq + 1, length + 1
-                    position = length
-                    redis.call('ZADD', KEYS[1], string.format('%d', seq), id)
-                    redis.call('ZADD', KEYS[3], ARGV[1], id)
+                    seq = seq + 1
+                    if pre then
+                      position = -1
+                      redis.call('ZADD', KEYS[7], string.format('%d', seq), id)
+                    else
+                      length = length + 1
+                      position = length
+                      redis.call('ZADD', KEYS[1], string.format('%d', seq), id)
+                      redis.call('ZADD', KEYS[3], ARGV[1], id)
+                    end
                     redis.call('HSET', KEYS[4], id, ARGV[i])
                     redis.call('HSET', KEYS[5], ARGV[i], id)
                   end
@@ -92,7 +103,7 @@ impl Scripts {
                   n = n + 2
                 end
                 return with_rate(out)"#),
-            // ARGV 8.. pairs of (ticket, kind): 'b' a poll that is also the ticket's heartbeat,
+            // ARGV 9.. pairs of (ticket, kind): 'b' a poll that is also the ticket's heartbeat,
             // 'p' a poll whose heartbeat this instance sent lately (see `beats.rs`), 'g' a gate
             // check, which needs the owner and is no heartbeat. Only a waiter has a heartbeat:
             // `seen` holds exactly the WAITING tickets.
@@ -101,7 +112,7 @@ impl Scripts {
             view_many: s(r#"
                 maintain()
                 local out, n = {}, 0
-                for i = 8, #ARGV, 2 do
+                for i = 9, #ARGV, 2 do
                   local id, kind = ARGV[i], ARGV[i + 1]
                   local code = code_of(id)
                   if kind == 'b' and code > 0 then redis.call('ZADD', KEYS[3], 'XX', ARGV[1], id) end
@@ -115,26 +126,27 @@ impl Scripts {
                   n = n + 2
                 end
                 return with_rate(out)"#),
-            // ARGV 8 ticket
+            // ARGV 9 ticket
             leave: s(r#"
                 maintain()
-                local gone = remove(ARGV[8])
+                local gone = remove(ARGV[9])
                 maintain()
                 if gone == 1 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
                 return gone"#),
-            // ARGV 8 user
+            // ARGV 9 user
             finish: s(r#"
-                local id = redis.call('HGET', KEYS[5], ARGV[8])
+                local id = redis.call('HGET', KEYS[5], ARGV[9])
                 local gone = 0
                 if id then gone = remove(id) end
                 maintain()
                 if gone == 1 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
                 return gone"#),
-            // Answers 2 when the line is empty afterwards (nobody waiting or admitted), so the
+            // Answers 2 when the line is empty afterwards (nobody waiting, admitted or in the pre-queue), so the
             // tick can let the registry forget it.
             maintain: s(r#"
                 local changed = maintain()
-                if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) == 0 then return 2 end
+                if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+                    + redis.call('ZCARD', KEYS[7]) == 0 then return 2 end
                 if changed then return 1 else return 0 end"#),
             // KEYS[1] the registry; ARGV 1 concert, 2 the latest registration time that may go.
             // Atomic with registrations: a line registered again meanwhile stays.
@@ -146,6 +158,28 @@ impl Scripts {
                    end
                    return 0"#,
             ),
+            // ARGV 9.. the pre-queue in drawn order, as the caller computed it from the seed.
+            // Once only: an answer of 0 means it was drawn already. When the pre-queue is not
+            // exactly the tickets given (one joined or left meanwhile), nothing happens and -1
+            // asks the caller to draw again from the pre-queue as it is now.
+            draw: s(r#"
+                if redis.call('HGET', KEYS[6], 'drawn') then return 0 end
+                if redis.call('ZCARD', KEYS[7]) ~= #ARGV - 8 then return -1 end
+                for i = 9, #ARGV do
+                  if not redis.call('ZSCORE', KEYS[7], ARGV[i]) then return -1 end
+                end
+                local seq = tonumber(redis.call('HGET', KEYS[6], 'seq')) or 0
+                for i = 9, #ARGV do
+                  seq = seq + 1
+                  redis.call('ZADD', KEYS[1], string.format('%d', seq), ARGV[i])
+                  redis.call('ZADD', KEYS[3], ARGV[1], ARGV[i])
+                  redis.call('RPUSH', KEYS[8], ARGV[i])
+                end
+                redis.call('DEL', KEYS[7])
+                redis.call('HSET', KEYS[6], 'seq', string.format('%d', seq), 'drawn', 1)
+                maintain()
+                redis.call('PUBLISH', ARGV[6], ARGV[7])
+                return #ARGV - 8"#),
         }
     }
 }
@@ -156,7 +190,7 @@ fn unavailable(e: impl std::fmt::Display) -> Error {
 
 /// Key names of one concert's line, and its id as a script argument.
 struct KeyNames {
-    keys: [String; 6],
+    keys: [String; 8],
     concert: String,
 }
 
@@ -169,8 +203,6 @@ const FORGET_AFTER: Millis = 120_000;
 /// A concert this instance has not been asked about for this long gives up its batchers; the
 /// next call starts them again.
 const LOCAL_IDLE: Millis = 300_000;
-/// Lines maintained at once by one tick.
-const TICK_CONCURRENCY: usize = 16;
 
 /// What this instance keeps per concert: key names built once, when it last registered the
 /// concert, the batchers that answer its polls and joins, the heartbeats it sent, and when it
@@ -179,6 +211,8 @@ struct ConcertState {
     names: Arc<KeyNames>,
     registered_at: AtomicI64,
     used_at: AtomicI64,
+    /// The pre-queue is known drawn: no call needs to make sure of it again.
+    drawn: AtomicBool,
     views: mpsc::Sender<Pending>,
     joins: mpsc::Sender<Pending>,
     beats: Beats,
@@ -199,6 +233,7 @@ impl Ctx {
         script: &Script,
         names: &KeyNames,
         now: Millis,
+        adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
         let mut inv = script.prepare_invoke();
@@ -206,12 +241,13 @@ impl Ctx {
             inv.key(k);
         }
         inv.arg(now)
-            .arg(self.config.active_limit)
+            .arg(adm.limit)
             .arg(self.config.active_ttl)
             .arg(self.config.idle_timeout)
             .arg(BUDGET)
             .arg(&*self.channel)
-            .arg(&names.concert);
+            .arg(&names.concert)
+            .arg(adm.per_minute.map_or(String::new(), |n| n.to_string()));
         for a in extra {
             inv.arg(a);
         }
@@ -251,12 +287,13 @@ impl Answer {
     }
 
     /// WAITING at a position, ACTIVE until a time, or gone (`QUEUE_TOKEN_EXPIRED`).
-    fn standing(&self, now: Millis) -> Result<Standing> {
+    fn standing(&self) -> Result<Standing> {
         match self.code {
             0 => Err(Error::QueueTokenExpired),
+            -1 => Ok(Standing::PreQueue),
             n if n > 0 => Ok(Standing::Waiting {
                 position: n as u64,
-                eta: self.rate.estimate(n as u64, now),
+                rate: self.rate,
             }),
             n => Ok(Standing::Active { until: -n }),
         }
@@ -303,6 +340,7 @@ fn answer(code: Value, field: Value, rate: AdmissionRate) -> Result<Answer> {
 struct Pending {
     args: [String; 2],
     now: Millis,
+    adm: Admission,
     reply: oneshot::Sender<Result<Answer>>,
 }
 
@@ -313,7 +351,13 @@ const MAX_BATCH: usize = 256;
 /// call that queued while the previous script call was in flight goes into the next one. Alone,
 /// a call is sent at once; in a flash crowd, one round trip to Redis answers hundreds. The
 /// script answers two fields per call, then the admission rate.
-async fn batcher(ctx: Ctx, script: Script, names: Arc<KeyNames>, mut rx: mpsc::Receiver<Pending>) {
+async fn batcher(
+    ctx: Ctx,
+    script: Script,
+    joins: bool,
+    names: Arc<KeyNames>,
+    mut rx: mpsc::Receiver<Pending>,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -323,11 +367,19 @@ async fn batcher(ctx: Ctx, script: Script, names: Arc<KeyNames>, mut rx: mpsc::R
             }
         }
         let now = batch.iter().map(|r| r.now).max().unwrap_or_else(clock::now);
-        let mut extra = Vec::with_capacity(batch.len() * 2);
+        // The latest call's limits stand for the batch: all of one concert, moments apart.
+        let adm = batch[batch.len() - 1].adm;
+        let mut extra = Vec::with_capacity(batch.len() * 2 + 1);
+        if joins {
+            extra.push(if adm.sale == Sale::Before { "pre" } else { "" }.to_owned());
+        }
         for r in &mut batch {
             extra.extend(std::mem::take(&mut r.args));
         }
-        match ctx.run::<Vec<Value>>(&script, &names, now, &extra).await {
+        match ctx
+            .run::<Vec<Value>>(&script, &names, now, &adm, &extra)
+            .await
+        {
             Ok(mut rows) if rows.len() == batch.len() * 2 + 4 => {
                 let rate = parse_rate(&rows[batch.len() * 2..]);
                 rows.truncate(batch.len() * 2);
@@ -406,8 +458,10 @@ impl RedisQueue {
     fn names(&self, concert: Uuid) -> KeyNames {
         let base = format!("{}:q:{{{concert}}}", self.prefix);
         KeyNames {
-            keys: ["waiting", "active", "seen", "owners", "users", "meta"]
-                .map(|k| format!("{base}:{k}")),
+            keys: [
+                "waiting", "active", "seen", "owners", "users", "meta", "pre", "drawn",
+            ]
+            .map(|k| format!("{base}:{k}")),
             concert: concert.to_string(),
         }
     }
@@ -423,6 +477,7 @@ impl RedisQueue {
                 tokio::spawn(batcher(
                     self.ctx.clone(),
                     self.scripts.view_many.clone(),
+                    false,
                     names.clone(),
                     rx,
                 ));
@@ -430,6 +485,7 @@ impl RedisQueue {
                 tokio::spawn(batcher(
                     self.ctx.clone(),
                     self.scripts.join_many.clone(),
+                    true,
                     names.clone(),
                     rx,
                 ));
@@ -437,6 +493,7 @@ impl RedisQueue {
                     names,
                     registered_at: AtomicI64::new(0),
                     used_at: AtomicI64::new(clock::now()),
+                    drawn: AtomicBool::new(false),
                     views,
                     joins,
                     beats: Beats::new(self.ctx.config.idle_timeout),
@@ -457,42 +514,41 @@ impl RedisQueue {
         format!("{}:lines", self.prefix)
     }
 
-    /// The registry's concerts with their registration times.
-    async fn registered(&self) -> Result<Vec<(Uuid, Millis)>> {
+    /// The registry's concerts.
+    async fn registered(&self) -> Result<Vec<Uuid>> {
         let mut conn = self.ctx.conn.clone();
-        let rows: Vec<(String, f64)> =
-            tokio::time::timeout(TIMEOUT, conn.zrange_withscores(self.registry(), 0, -1))
-                .await
-                .map_err(unavailable)?
-                .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(c, at)| Some((Uuid::parse_str(&c).ok()?, at as Millis)))
-            .collect())
-    }
-
-    /// Maintains one line; lets the registry forget it once it has been empty long enough.
-    async fn tick_one(&self, concert: Uuid, registered_at: Millis, now: Millis) -> Result<()> {
-        let names = self.names(concert);
-        let state: i64 = self
-            .ctx
-            .run(&self.scripts.maintain, &names, now, &[])
-            .await?;
-        if state == 2 && registered_at <= now - FORGET_AFTER {
-            let mut conn = self.ctx.conn.clone();
-            let _: i64 = tokio::time::timeout(
-                TIMEOUT,
-                self.scripts
-                    .forget
-                    .key(self.registry())
-                    .arg(concert.to_string())
-                    .arg(now - FORGET_AFTER)
-                    .invoke_async(&mut conn),
-            )
+        let ids: Vec<String> = tokio::time::timeout(TIMEOUT, conn.zrange(self.registry(), 0, -1))
             .await
             .map_err(unavailable)?
             .map_err(unavailable)?;
+        Ok(ids.iter().filter_map(|c| Uuid::parse_str(c).ok()).collect())
+    }
+
+    /// The key names of a concert's line: this instance's own if it has them, else built for
+    /// the call, so maintaining a line adds no state here.
+    fn names_of(&self, concert: Uuid) -> Arc<KeyNames> {
+        match self.concerts.lock().get(&concert) {
+            Some(state) => state.names.clone(),
+            None => Arc::new(self.names(concert)),
         }
+    }
+
+    /// Forgets an empty line unless a join registered it within `FORGET_AFTER`; atomic with
+    /// registrations, so a line joined meanwhile stays.
+    async fn forget_if_stale(&self, concert: Uuid, now: Millis) -> Result<()> {
+        let mut conn = self.ctx.conn.clone();
+        let _: i64 = tokio::time::timeout(
+            TIMEOUT,
+            self.scripts
+                .forget
+                .key(self.registry())
+                .arg(concert.to_string())
+                .arg(now - FORGET_AFTER)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
         Ok(())
     }
 
@@ -501,35 +557,95 @@ impl RedisQueue {
         script: &Script,
         concert: Uuid,
         now: Millis,
+        adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
+        self.ready(concert, now, adm).await?;
         self.ctx
-            .run(script, &self.concert(concert).names, now, extra)
+            .run(script, &self.concert(concert).names, now, adm, extra)
             .await
     }
 
+    /// Makes sure the pre-queue is drawn once the on-sale time has come, before any call moves
+    /// the line: whichever instance gets there first draws, in one script, and every other
+    /// call of every instance finds it done.
+    async fn ready(&self, concert: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+        let Sale::Draw(seed) = adm.sale else {
+            return Ok(());
+        };
+        let state = self.concert(concert);
+        if state.drawn.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        for _ in 0..5 {
+            let mut conn = self.ctx.conn.clone();
+            let pre: Vec<String> =
+                tokio::time::timeout(TIMEOUT, conn.zrange(&state.names.keys[6], 0, -1))
+                    .await
+                    .map_err(unavailable)?
+                    .map_err(unavailable)?;
+            let ids: Vec<TicketId> = pre
+                .iter()
+                .filter_map(|id| TicketId::from_str_radix(id, 16).ok())
+                .collect();
+            let order: Vec<String> = draw::order(&seed, ids)
+                .into_iter()
+                .map(draw::ticket_id)
+                .collect();
+            let drawn: i64 = self
+                .ctx
+                .run(&self.scripts.draw, &state.names, now, adm, &order)
+                .await?;
+            if drawn >= 0 {
+                state.drawn.store(true, Ordering::Release);
+                return Ok(());
+            }
+        }
+        Err(Error::QueueUnavailable(
+            "the pre-queue kept changing during the draw".into(),
+        ))
+    }
+
     /// A poll (`kind` 'b' or 'p', see `view_many`) or a gate check ('g') of a token's ticket.
-    async fn view(&self, token: &str, now: Millis, gate: bool) -> Result<(Uuid, Answer)> {
+    async fn view(
+        &self,
+        token: &str,
+        now: Millis,
+        adm: &Admission,
+        gate: bool,
+    ) -> Result<(Uuid, TicketId, Answer)> {
         let (concert, id) = self.codec.decode(token)?;
+        self.ready(concert, now, adm).await?;
         let state = self.concert(concert);
         let kind = match gate {
             true => "g",
             false if state.beats.due(id, now) => "b",
             false => "p",
         };
-        let a = batched(&state.views, [format!("{id:032x}"), kind.to_owned()], now).await?;
-        Ok((concert, a))
+        let args = [format!("{id:032x}"), kind.to_owned()];
+        let a = batched(&state.views, args, now, *adm).await?;
+        Ok((concert, id, a))
     }
 }
 
 /// Queues one call for a concert's batcher and waits for its answer. One deadline covers the
 /// wait in the queue and the answer: a Redis outage answers 503 quickly instead of piling calls up.
-async fn batched(tx: &mpsc::Sender<Pending>, args: [String; 2], now: Millis) -> Result<Answer> {
+async fn batched(
+    tx: &mpsc::Sender<Pending>,
+    args: [String; 2],
+    now: Millis,
+    adm: Admission,
+) -> Result<Answer> {
     let (reply, answer) = oneshot::channel();
     tokio::time::timeout(TIMEOUT * 2, async move {
-        tx.send(Pending { args, now, reply })
-            .await
-            .map_err(unavailable)?;
+        tx.send(Pending {
+            args,
+            now,
+            adm,
+            reply,
+        })
+        .await
+        .map_err(unavailable)?;
         answer.await.map_err(unavailable)?
     })
     .await
@@ -600,11 +716,22 @@ fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifi
 
 #[async_trait]
 impl Queue for RedisQueue {
-    async fn join(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<(Ticket, bool)> {
+    fn concert_of(&self, token: &str) -> Result<Uuid> {
+        Ok(self.codec.decode(token)?.0)
+    }
+
+    async fn join(
+        &self,
+        user_id: Uuid,
+        concert_id: Uuid,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<(Ticket, bool)> {
+        self.ready(concert_id, now, adm).await?;
         let id = TokenCodec::new_id();
         let state = self.concert(concert_id);
         let args = [user_id.to_string(), format!("{id:032x}")];
-        let a = batched(&state.joins, args, now).await?;
+        let a = batched(&state.joins, args, now, *adm).await?;
         // A user already in line gets their ticket back; otherwise the new one went in.
         let (id, created) = match a.existing_ticket()? {
             None => (id, true),
@@ -626,32 +753,38 @@ impl Queue for RedisQueue {
                 state.registered_at.store(now, Ordering::Relaxed);
             }
         }
-        let standing = a.standing(now)?;
+        let standing = a.standing()?;
         let token = self.codec.encode(concert_id, id);
-        Ok((standing.into_ticket(token, concert_id), created))
+        Ok((standing.into_ticket(token, concert_id, id), created))
     }
 
-    async fn poll(&self, token: &str, now: Millis) -> Result<Ticket> {
-        let (concert, a) = self.view(token, now, false).await?;
-        Ok(a.standing(now)?.into_ticket(token.to_owned(), concert))
+    async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket> {
+        let (concert, id, a) = self.view(token, now, adm, false).await?;
+        Ok(a.standing()?.into_ticket(token.to_owned(), concert, id))
     }
 
-    async fn gate(&self, token: &str, now: Millis) -> Result<GateTicket> {
-        let (concert, a) = self.view(token, now, true).await?;
+    async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket> {
+        let (concert, _, a) = self.view(token, now, adm, true).await?;
         if a.code == 0 {
             return Err(Error::QueueTokenExpired);
         }
         Ok(GateTicket {
             user_id: a.owner()?,
             concert_id: concert,
-            active: a.code < 0,
+            active: a.code < -1,
         })
     }
 
-    async fn leave(&self, token: &str, now: Millis) -> Result<()> {
+    async fn leave(&self, token: &str, now: Millis, adm: &Admission) -> Result<()> {
         let (concert, id) = self.codec.decode(token)?;
         let gone: i64 = self
-            .run(&self.scripts.leave, concert, now, &[format!("{id:032x}")])
+            .run(
+                &self.scripts.leave,
+                concert,
+                now,
+                adm,
+                &[format!("{id:032x}")],
+            )
             .await?;
         if gone == 1 {
             Ok(())
@@ -660,72 +793,99 @@ impl Queue for RedisQueue {
         }
     }
 
-    async fn finish(&self, user_id: Uuid, concert_id: Uuid, now: Millis) -> Result<()> {
+    async fn finish(
+        &self,
+        user_id: Uuid,
+        concert_id: Uuid,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<()> {
         let _: i64 = self
             .run(
                 &self.scripts.finish,
                 concert_id,
                 now,
+                adm,
                 &[user_id.to_string()],
             )
             .await?;
         Ok(())
     }
 
-    /// Maintains every registered line, several at once; one line's failure is logged and
-    /// the others still run. Then drops this instance's state of concerts nobody asked about.
-    async fn tick(&self, now: Millis) -> Result<()> {
-        let lines = self.registered().await?;
-        let failed = futures_util::stream::iter(lines)
-            .map(|(concert, registered_at)| async move {
-                self.tick_one(concert, registered_at, now)
-                    .await
-                    .map_err(
-                        |e| tracing::debug!(%concert, error = %e, "queue tick of a line failed"),
-                    )
-                    .is_err()
-            })
-            .buffer_unordered(TICK_CONCURRENCY)
-            .filter(|failed| std::future::ready(*failed))
-            .count()
-            .await;
+    /// Maintains one line without taking a place in this instance's per-concert state (every
+    /// instance ticks every line); an empty line may leave the registry.
+    async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+        self.ready(concert_id, now, adm).await?;
+        let names = self.names_of(concert_id);
+        let state: i64 = self
+            .ctx
+            .run(&self.scripts.maintain, &names, now, adm, &[])
+            .await?;
+        if state == 2 {
+            self.forget_if_stale(concert_id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The registered lines. Called once per tick, it also ends this instance's per-concert
+    /// state (and so the batcher tasks) of concerts nobody asked it about for a while.
+    async fn concerts(&self) -> Result<Vec<Uuid>> {
+        let now = clock::now();
         self.concerts.lock().retain(|_, state| {
             Arc::strong_count(state) > 1 || now - state.used_at.load(Ordering::Relaxed) < LOCAL_IDLE
         });
-        match failed {
-            0 => Ok(()),
-            n => Err(Error::QueueUnavailable(format!(
-                "{n} lines failed their tick"
-            ))),
-        }
+        self.registered().await
+    }
+
+    async fn draw_list(&self, concert_id: Uuid) -> Result<(bool, Vec<TicketId>)> {
+        let names = self.concert(concert_id).names.clone();
+        let mut conn = self.ctx.conn.clone();
+        let (drawn, list, pre): (Option<String>, Vec<String>, Vec<String>) = tokio::time::timeout(
+            TIMEOUT,
+            redis::pipe()
+                .hget(&names.keys[5], "drawn")
+                .lrange(&names.keys[7], 0, -1)
+                .zrange(&names.keys[6], 0, -1)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        let parse = |ids: Vec<String>| {
+            ids.iter()
+                .filter_map(|id| TicketId::from_str_radix(id, 16).ok())
+                .collect()
+        };
+        Ok(match drawn {
+            Some(_) => (true, parse(list)),
+            None => (false, parse(pre)),
+        })
     }
 
     fn changes(&self, concert_id: Uuid) -> watch::Receiver<u64> {
         self.notifier.subscribe(concert_id)
     }
 
-    async fn sizes(&self) -> Result<Vec<QueueSize>> {
+    async fn size(&self, concert_id: Uuid, now: Millis) -> Result<QueueSize> {
+        let names = self.names_of(concert_id);
         let mut conn = self.ctx.conn.clone();
-        let mut sizes = Vec::new();
-        for (c, _) in self.registered().await? {
-            let ck = self.names(c);
-            let (w, a): (u64, u64) = tokio::time::timeout(
-                TIMEOUT,
-                redis::pipe()
-                    .zcard(&ck.keys[0])
-                    .zcard(&ck.keys[1])
-                    .query_async(&mut conn),
-            )
-            .await
-            .map_err(unavailable)?
-            .map_err(unavailable)?;
-            sizes.push(QueueSize {
-                concert_id: c,
-                waiting: w,
-                active: a,
-            });
-        }
-        Ok(sizes)
+        let (waiting, active, rate): (u64, u64, Vec<Value>) = tokio::time::timeout(
+            TIMEOUT,
+            redis::pipe()
+                .zcard(&names.keys[0])
+                .zcard(&names.keys[1])
+                .hget(&names.keys[5], &["b", "c", "p", "f"])
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        Ok(QueueSize {
+            concert_id,
+            waiting,
+            active,
+            admitted_per_minute: parse_rate(&rate).last_minute(now),
+        })
     }
 
     async fn ping(&self) -> Result<()> {

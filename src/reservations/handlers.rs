@@ -157,6 +157,8 @@ async fn hold_places(
         state
             .seat_states
             .patch(req.schedule_id, &r.numbers, HELD, req.held_until, now);
+        let n = r.numbers.len() as i64;
+        state.controls.places_changed(req.concert_id, -n, n);
     }
     // Holds waiting on this one now find the seat taken, or ask the database themselves.
     drop(in_flight);
@@ -218,6 +220,8 @@ pub async fn cancel(
     state
         .seat_states
         .patch(r.schedule_id, &r.numbers, AVAILABLE, 0, now);
+    let n = r.numbers.len() as i64;
+    state.controls.places_changed(r.concert_id, n, -n);
     let layout = state.layout(r.schedule_id).await?;
     Ok(JsonOut(r.view(&layout, now)))
 }

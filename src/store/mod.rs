@@ -14,6 +14,7 @@ use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::payments::PaymentStore;
+use crate::queue::controls::OnSaleStore;
 use crate::reservations::ReservationStore;
 use crate::users::UserStore;
 use crate::wallet::WalletStore;
@@ -36,12 +37,24 @@ pub trait SystemStore: Send + Sync {
 
 /// Everything the handlers need from the database.
 pub trait Store:
-    UserStore + CatalogueStore + ReservationStore + WalletStore + PaymentStore + SystemStore
+    UserStore
+    + CatalogueStore
+    + ReservationStore
+    + WalletStore
+    + PaymentStore
+    + SystemStore
+    + OnSaleStore
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + CatalogueStore + ReservationStore + WalletStore + PaymentStore + SystemStore
+    T: UserStore
+        + CatalogueStore
+        + ReservationStore
+        + WalletStore
+        + PaymentStore
+        + SystemStore
+        + OnSaleStore
 {
 }
 

@@ -13,13 +13,11 @@ use crate::reservations::{Hold, HoldRequest, Places, ReservationStore};
 super::sql::impl_all_stores!(Sqlite);
 
 impl SqlStore<Sqlite> {
-    /// The sweep: lapsed places back to AVAILABLE, then every lapsed reservation that no longer
-    /// holds a place EXPIRED, in the documented lock order (seats, then reservations). SQLite's
-    /// one writer runs it alone.
-    pub(crate) async fn expire_lapsed(
+    /// The sweep's first step: lapsed places back to AVAILABLE. SQLite's one writer runs it alone.
+    pub(crate) async fn free_lapsed(
         tx: &mut sqlx::Transaction<'_, Sqlite>,
         now: i64,
-    ) -> Result<u64> {
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
               WHERE (schedule_id, number) IN
@@ -31,12 +29,7 @@ impl SqlStore<Sqlite> {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        let expired = sqlx::query(super::sql::EXPIRE_EMPTY_HOLDS)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        Ok(expired)
+        Ok(())
     }
 
     /// The hold of an order as one transaction: the steps of `encore_hold` in the PostgreSQL

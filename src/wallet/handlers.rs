@@ -12,7 +12,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::extract::{IdempotencyKey, Json, Query};
-use crate::idempotency::{IdemKey, Replayable};
+use crate::idempotency::IdemKey;
 use crate::money::Money;
 use crate::page::{Page, PageQuery};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -60,10 +60,7 @@ pub async fn charge(
         .store
         .charge(user.0, Money(body.amount), clock::now(), idem.as_ref())
         .await?;
-    Ok(match outcome {
-        Replayable::Fresh(receipt) => JsonOut(receipt).into_response(),
-        Replayable::Replay(stored) => stored.into_response(),
-    })
+    Ok(outcome.respond(|receipt| JsonOut(receipt).into_response()))
 }
 
 #[utoipa::path(get, path = "/wallet/transactions", tag = "wallet", params(PageQuery),

@@ -8,6 +8,7 @@ mod catalogue;
 mod common;
 mod connections;
 mod errors;
+mod onsale;
 mod payments;
 mod plans;
 mod proxy;

@@ -12,7 +12,7 @@ use crate::common::*;
 async fn a_hundred_racers_on_one_seat_make_one_winner() {
     let app = spawn().await;
     let concert = app.concert().await;
-    let schedule = app.schedule(&concert, 10, 1000).await;
+    let schedule = app.schedule(&concert, 100, 1000).await;
     let racers = app.admitted_fans(&concert, 100).await;
     let results =
         futures_util::future::join_all(racers.iter().map(|(u, t)| app.hold(u, t, &schedule, 7)))

@@ -89,7 +89,7 @@ async fn the_active_cap_and_fifo_order_hold_across_instances() {
 async fn a_hundred_racers_over_three_instances_make_one_winner() {
     let apps = spawn_cluster(3, |_| {}).await;
     let concert = apps[0].concert().await;
-    let schedule = apps[0].schedule(&concert, 5, 100).await;
+    let schedule = apps[0].schedule(&concert, 100, 100).await;
     let mut racers = Vec::new();
     for i in 0..100 {
         let app = &apps[i % 3];
@@ -359,4 +359,86 @@ async fn one_fans_orders_over_three_instances_never_pass_the_cap() {
             .iter()
             .all(|r| r.status == 201 || r.code() == "TICKET_LIMIT_REACHED")
     );
+}
+
+/// With three instances reaching the on-sale time together, the pre-queue is drawn once, and
+/// every instance admits in the drawn order; a pause set through one instance stops admissions
+/// on the others within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
+async fn three_instances_draw_once_and_admit_in_the_drawn_order() {
+    let apps = spawn_cluster(3, |_| {}).await;
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let concert = apps[0]
+        .admin_post(
+            "admin/concerts",
+            json!({"title": "Hot", "performer": "Band", "onSaleAt": at.to_rfc3339()}),
+        )
+        .await
+        .str("id");
+    apps[0].schedule(&concert, 50, 1000).await;
+    apps[0]
+        .admin_patch(
+            &format!("admin/concerts/{concert}/queue"),
+            json!({"activeLimit": 3}),
+        )
+        .await;
+    let mut tickets = Vec::new();
+    for i in 0..12 {
+        let app = &apps[i % 3];
+        let t = app.join(&app.user().await, &concert).await;
+        assert_eq!(t.body["status"], "PRE_QUEUE", "{}", t.body);
+        tickets.push((t.str("token"), t.str("ticketId")));
+    }
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // Every instance polls at once: the draw happens once, whoever gets there first.
+    let polls = futures_util::future::join_all(
+        tickets
+            .iter()
+            .enumerate()
+            .map(|(i, (token, _))| apps[i % 3].get("queue", None, Some(token))),
+    )
+    .await;
+    assert!(polls.iter().all(|p| p.status == 200));
+    let draw = apps[1]
+        .get(&format!("concerts/{concert}/queue/draw"), None, None)
+        .await;
+    let drawn: Vec<String> = serde_json::from_value(draw.body["ticketIds"].clone()).unwrap();
+    assert_eq!(drawn.len(), 12, "drawn once, every ticket in it");
+    for (i, id) in drawn.iter().enumerate() {
+        let (k, (token, _)) = tickets
+            .iter()
+            .enumerate()
+            .find(|(_, t)| &t.1 == id)
+            .unwrap();
+        let t = apps[(k + 1) % 3].get("queue", None, Some(token)).await;
+        if i < 3 {
+            assert_eq!(t.body["status"], "ACTIVE", "drawn {i}");
+        } else {
+            assert_eq!(t.body["position"], (i - 2) as u64, "drawn {i}");
+        }
+    }
+    // A pause made through one instance holds on the others.
+    apps[0]
+        .admin_patch(
+            &format!("admin/concerts/{concert}/queue"),
+            json!({"paused": true}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let first = drawn.iter().position(|_| true).unwrap();
+    let (k, (token, _)) = tickets
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.1 == drawn[first])
+        .unwrap();
+    assert_eq!(
+        apps[k % 3].delete("queue", None, Some(token)).await.status,
+        204
+    );
+    let next = tickets.iter().find(|t| t.1 == drawn[3]).unwrap();
+    for app in &apps {
+        let t = app.get("queue", None, Some(&next.0)).await;
+        assert_eq!(t.body["status"], "WAITING", "paused: nobody is let in");
+    }
 }

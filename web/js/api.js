@@ -20,23 +20,44 @@ export class ApiError extends Error {
 }
 
 /** One call to /api/v1. Resolves to the parsed JSON body (null for 204); rejects with ApiError. */
-export async function api(method, path, { body, auth = true, queue, idem } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(method, path, opts = {}) {
+  const res = await send(method, path, opts);
+  if (res.status === 204) return null;
+  return parse(res);
+}
+
+/**
+ * A GET that may answer 304: with `etag`, sends If-None-Match and resolves to
+ * { notModified: true } when nothing changed, else { data, etag, arrivedAt } (arrivedAt: the
+ * performance.now() at which the answer's headers arrived).
+ */
+export async function getFresh(path, { etag, ...opts } = {}) {
+  const res = await send('GET', path, { ...opts, headers: etag ? { 'If-None-Match': etag } : {} });
+  const arrivedAt = performance.now();
+  if (res.status === 304) return { notModified: true };
+  const data = await parse(res);
+  return { data, etag: res.headers.get('ETag'), arrivedAt };
+}
+
+async function send(method, path, { body, auth = true, queue, idem, headers: extra } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const key = session.apiKey;
   if (auth && key) headers.Authorization = `Bearer ${key}`;
   if (queue) headers['X-Queue-Token'] = queue;
   if (idem) headers['Idempotency-Key'] = idem;
-  let res;
   try {
-    res = await fetch(API + path, {
+    return await fetch(API + path, {
       method, headers, cache: 'no-store',
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, 'NETWORK', String(e));
   }
-  if (res.status === 204) return null;
+}
+
+/** The JSON body of an answer; a problem answer rejects with its code. */
+async function parse(res) {
   let data = null;
   try { const text = await res.text(); data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {

@@ -38,15 +38,15 @@ impl SqlStore<Postgres> {
         }
     }
 
-    /// The sweep, in two statements: every lapsed place that no transaction has locked goes
-    /// back to AVAILABLE, then every lapsed hold left without a place turns EXPIRED. A place
-    /// locked by a hold, payment or cancel in flight is passed over (`SKIP LOCKED`) and its hold
-    /// left to the next sweep, so the sweeper never waits for a seat while holding others and
-    /// cannot deadlock with a hold batch, which locks its seats in number order.
-    pub(crate) async fn expire_lapsed(
+    /// The sweep's first step: every lapsed place that no transaction has locked goes back to
+    /// AVAILABLE. A place locked by a hold, payment or cancel in flight is passed over (`SKIP
+    /// LOCKED`), and its hold left to the next sweep, so the sweeper never waits for a seat while
+    /// holding others and cannot deadlock with a hold batch, which locks its seats in number
+    /// order.
+    pub(crate) async fn free_lapsed(
         tx: &mut sqlx::Transaction<'_, Postgres>,
         now: i64,
-    ) -> Result<u64> {
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE seats s SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL
                FROM (SELECT t.schedule_id, t.number FROM seats t
@@ -61,12 +61,7 @@ impl SqlStore<Postgres> {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        let expired = sqlx::query(super::sql::EXPIRE_EMPTY_HOLDS)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        Ok(expired)
+        Ok(())
     }
 }
 

@@ -14,13 +14,14 @@ macro_rules! impl_catalogue_store {
                 c: &$crate::catalogue::Concert,
             ) -> $crate::error::Result<()> {
                 sqlx::query(
-                    "INSERT INTO concerts (id, title, performer, venue, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO concerts (id, title, performer, venue, created_at, on_sale_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(c.id)
                 .bind(&c.title)
                 .bind(&c.performer)
                 .bind(&c.venue)
                 .bind(c.created_at)
+                .bind(c.on_sale_at)
                 .execute(&self.write)
                 .await?;
                 Ok(())
@@ -28,7 +29,7 @@ macro_rules! impl_catalogue_store {
 
             async fn concerts(&self) -> $crate::error::Result<Vec<$crate::catalogue::Concert>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, title, performer, venue, created_at FROM concerts ORDER BY created_at, id",
+                    "SELECT id, title, performer, venue, created_at, on_sale_at FROM concerts ORDER BY created_at, id",
                 )
                 .fetch_all(&self.read)
                 .await?)
@@ -39,7 +40,7 @@ macro_rules! impl_catalogue_store {
                 id: uuid::Uuid,
             ) -> $crate::error::Result<Option<$crate::catalogue::Concert>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, title, performer, venue, created_at FROM concerts WHERE id = $1",
+                    "SELECT id, title, performer, venue, created_at, on_sale_at FROM concerts WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.read)

@@ -8,10 +8,10 @@
 //! Lock order, to rule out deadlocks on PostgreSQL: the user (an advisory lock), then seat rows,
 //! then reservation rows, then the wallet row. Every transaction takes a subset in that order.
 //!
-//! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The seat hold
-//! (`hold_seat`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
+//! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The hold
+//! (`hold_places`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
 //! called for a batch of holds at once, where it is the hot path and round trips dominate. The
-//! sweep (`expire_lapsed`): on PostgreSQL it passes over seats other transactions have locked
+//! sweep (`free_lapsed`): on PostgreSQL it passes over seats other transactions have locked
 //! (`SKIP LOCKED`), so it never waits inside the lock order; SQLite's single writer needs no
 //! such care.
 //!
@@ -70,6 +70,7 @@ pub const CANCEL_HOLD: &str =
     "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD'";
 
 pub(crate) mod catalogue;
+pub(crate) mod onsale;
 mod payments;
 pub(crate) mod reservations;
 mod system;
@@ -77,6 +78,7 @@ mod users;
 pub(crate) mod wallet;
 
 pub(crate) use catalogue::impl_catalogue_store;
+pub(crate) use onsale::impl_on_sale_store;
 pub(crate) use payments::impl_payment_store;
 pub(crate) use reservations::impl_reservation_store;
 pub(crate) use system::impl_system_store;
@@ -109,6 +111,7 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_wallet_store!($db);
         $crate::store::sql::impl_payment_store!($db);
         $crate::store::sql::impl_system_store!($db);
+        $crate::store::sql::impl_on_sale_store!($db);
     };
 }
 pub(crate) use impl_all_stores;

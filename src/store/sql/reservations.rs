@@ -123,11 +123,17 @@ macro_rules! impl_reservation_store {
             }
 
             async fn expire_holds(&self, now: i64) -> $crate::error::Result<u64> {
-                // One transaction that ends seats and reservations together (`expire_lapsed`,
-                // per backend), so no one ever sees a place still HELD for a reservation already
-                // EXPIRED; a payment racing the sweep finds either a live hold or HOLD_EXPIRED.
+                // One transaction that frees lapsed places (`free_lapsed`, per backend), then
+                // ends every lapsed hold left without a place, so no one ever sees a place still
+                // HELD for a reservation already EXPIRED; a payment racing the sweep finds either
+                // a live hold or HOLD_EXPIRED.
                 let mut tx = self.write.begin().await?;
-                let expired = Self::expire_lapsed(&mut tx, now).await?;
+                Self::free_lapsed(&mut tx, now).await?;
+                let expired = sqlx::query($crate::store::sql::EXPIRE_EMPTY_HOLDS)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
                 Ok(expired)
             }

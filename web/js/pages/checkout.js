@@ -1,4 +1,4 @@
-// Checkout of one held seat: countdown to the end of the hold, balance with an inline top-up,
+// Checkout of one held order (1–4 places): its seats and total, countdown to the end of the hold, balance with an inline top-up,
 // pay (one Idempotency-Key per intent) or cancel; then the paid ticket.
 import { t, errorText } from '../i18n.js';
 import { h, heading, announce } from '../dom.js';
@@ -10,10 +10,12 @@ import { fail, loadFailed } from '../errors.js';
 import { go, requireUser } from '../router.js';
 import { joinQueue } from './queue.js';
 import { chargeForm } from './wallet.js';
+import { reservationSeats, shortNames, seatTable } from '../seatnames.js';
 
 const EXPIRED_NAV_DELAY_MS = 1500;
 
 const seatsHash = (r) => `#/concerts/${r.concertId}/schedules/${r.scheduleId}`;
+const names = (r) => shortNames(reservationSeats(r));
 
 export async function pageCheckout(ctx, main, [rid]) {
   if (!requireUser()) return;
@@ -37,7 +39,7 @@ export async function pageCheckout(ctx, main, [rid]) {
   if (status === 'CONFIRMED') { showPaid(ctx, main, r, concert, null); return; }
   if (status !== 'HELD') {
     body.replaceChildren(h('div', { class: 'panel panel--error' },
-      h('p', null, status === 'EXPIRED' ? t('checkout.expired', { n: r.seatNumber }) : t('checkout.notHeld')),
+      h('p', null, status === 'EXPIRED' ? t('checkout.expired', { seats: names(r) }) : t('checkout.notHeld')),
       h('a', { class: 'button primary', href: seatsHash(r) }, t('checkout.backToSeats'))));
     return;
   }
@@ -88,8 +90,8 @@ export async function pageCheckout(ctx, main, [rid]) {
       h('dl', { class: 'facts' },
         h('div', null, h('dt', null, t('checkout.concert')), h('dd', null, concert ? concert.title : '')),
         schedule ? h('div', null, h('dt', null, t('checkout.date')), h('dd', null, timeEl(schedule.startsAt))) : null,
-        h('div', null, h('dt', null, t('checkout.seat')), h('dd', { id: 'checkout-seat' }, t('seats.seat', { n: r.seatNumber }))),
-        h('div', null, h('dt', null, t('checkout.price')), h('dd', null, money(r.price))))),
+        h('div', null, h('dt', null, t('checkout.price')), h('dd', { id: 'checkout-total' }, money(r.price)))),
+      seatTable(r, { id: 'checkout-seats' })),
     countdown,
     h('section', { class: 'panel' },
       h('dl', { class: 'facts' },
@@ -121,7 +123,7 @@ export async function pageCheckout(ctx, main, [rid]) {
     if (!warned && left <= 60) { warned = true; announce(t('checkout.warn1m')); }
     if (left === 0 && !over) {
       if (paying) { expiredWhilePaying = true; return; } // the payment's answer decides
-      backToSeats(t('checkout.expired', { n: r.seatNumber }));
+      backToSeats(t('checkout.expired', { seats: names(r) }));
     }
   };
   const iv = setInterval(tick, 250);
@@ -169,7 +171,7 @@ export async function pageCheckout(ctx, main, [rid]) {
       }
     }
     paying = false;
-    if (expiredWhilePaying) { backToSeats(t('checkout.expired', { n: r.seatNumber })); return; }
+    if (expiredWhilePaying) { backToSeats(t('checkout.expired', { seats: names(r) })); return; }
     syncPay();
     cancelBtn.disabled = false;
     payBtn.textContent = t('checkout.pay', { price: money(r.price) });
@@ -184,7 +186,7 @@ export async function pageCheckout(ctx, main, [rid]) {
       await api('DELETE', `/reservations/${encodeURIComponent(r.id)}`);
       if (!ctx.alive()) return;
       over = true;
-      notify(t('checkout.cancelled', { n: r.seatNumber }), 'info', { flash: true });
+      notify(t('checkout.cancelled', { seats: names(r) }), 'info', { flash: true });
       go(seatsHash(r), { replace: true });
       return;
     } catch (e) {
@@ -202,7 +204,8 @@ function showPaid(ctx, main, r, concert, payment) {
   const schedule = cache.schedules.get(r.scheduleId);
   const again = h('button', { type: 'button', class: 'button', id: 'buy-another' }, t('checkout.another'));
   again.addEventListener('click', () => { session.clearQueueToken(r.concertId); joinQueue(ctx, r.concertId, again); });
-  const h1 = heading(t('checkout.success', { n: r.seatNumber }));
+  const paid = t(reservationSeats(r).length > 1 ? 'checkout.successN' : 'checkout.success1', { seats: names(r) });
+  const h1 = heading(paid);
   main.replaceChildren(h1,
     h('article', { class: 'ticket', 'aria-label': t('checkout.ticket') },
       h('p', { class: 'ticket-kicker' }, t('checkout.ticket')),
@@ -210,12 +213,12 @@ function showPaid(ctx, main, r, concert, payment) {
       concert ? h('p', { class: 'performer' }, concert.performer) : null,
       h('dl', { class: 'facts' },
         schedule ? h('div', null, h('dt', null, t('checkout.date')), h('dd', null, timeEl(schedule.startsAt))) : null,
-        h('div', null, h('dt', null, t('checkout.seat')), h('dd', null, t('seats.seat', { n: r.seatNumber }))),
         h('div', null, h('dt', null, t('checkout.price')), h('dd', null, money(r.price))),
         payment ? h('div', null, h('dt', null, t('checkout.balance')), h('dd', null, money(payment.balanceAfter))) : null),
+      seatTable(r),
       h('p', { class: 'status status--confirmed' }, '✓ ', t('tickets.status.CONFIRMED'))),
     h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/tickets' }, t('checkout.myTickets')), again));
   clearNotice();
   h1.focus();
-  announce(t('checkout.success', { n: r.seatNumber }));
+  announce(paid);
 }

@@ -1,10 +1,11 @@
-// A concert's dates, each with its price and seats left, or why it cannot be chosen yet.
+// A concert's dates, each with its prices (per grade) and places left, or why it cannot be chosen yet.
 import { t } from '../i18n.js';
 import { h, heading } from '../dom.js';
 import { money, when, timeEl } from '../format.js';
 import { session } from '../session.js';
 import { api, cache, getConcert } from '../api.js';
 import { loadFailed } from '../errors.js';
+import { gradeName } from '../seatnames.js';
 import { go, requireUser } from '../router.js';
 
 /** Until when the fan may book, once admitted (shown on the dates and the seat map). */
@@ -14,6 +15,13 @@ export function activeNote(cid) {
     return h('p', { class: 'muted small' }, t('queue.activeUntil', { time: when(ticket.activeUntil) }));
   }
   return null;
+}
+
+/** A date's prices: each grade's, from the dearest, or the one price. */
+function prices(s) {
+  const grades = Array.isArray(s.grades) ? [...s.grades].sort((a, b) => b.price - a.price) : [];
+  if (grades.length < 2) return money(s.price);
+  return grades.map((g) => `${gradeName(g.code, g.name)} ${money(g.price)}`).join(' · ');
 }
 
 export async function pageDates(ctx, main, [cid]) {
@@ -52,7 +60,7 @@ export async function pageDates(ctx, main, [cid]) {
     list.append(h('li', { class: `date-card${s.bookable ? '' : ' date-card--off'}`, 'data-schedule': s.id },
       h('div', null,
         h('h2', null, timeEl(s.startsAt)),
-        h('p', null, money(s.price), ' · ', t('dates.seatsLeft', { n: s.availableSeats, total: s.seatCount }))),
+        h('p', null, prices(s), ' · ', t('dates.seatsLeft', { n: s.availableSeats.toLocaleString(), total: s.seatCount.toLocaleString() }))),
       action));
   }
 }

@@ -1,10 +1,11 @@
-// My tickets: the fan's reservations, newest first, paged, each with its status.
+// My tickets: the fan's reservations, newest first, paged, each with its seats, total and status.
 import { t } from '../i18n.js';
 import { h, heading } from '../dom.js';
 import { money, when, timeEl } from '../format.js';
 import { api, cache, getConcert, effectiveStatus } from '../api.js';
 import { fail, loadFailed } from '../errors.js';
 import { requireUser } from '../router.js';
+import { reservationSeats, seatTable } from '../seatnames.js';
 
 export async function pageTickets(ctx, main) {
   if (!requireUser()) return;
@@ -44,7 +45,8 @@ function ticketCard(r) {
   return h('li', { class: `card ticket-card ticket-card--${st.toLowerCase()}`, 'data-reservation': r.id, 'data-status': st },
     h('div', null,
       h('h2', null, concert ? concert.title : t('tickets.unknownConcert')),
-      h('p', null, schedule ? [timeEl(schedule.startsAt), ' · '] : null, t('tickets.seat', { n: r.seatNumber }), ' · ', money(r.price)),
+      h('p', null, schedule ? [timeEl(schedule.startsAt), ' · '] : null, t('tickets.total', { total: money(r.price), n: reservationSeats(r).length })),
+      seatTable(r),
       h('p', { class: 'muted small' }, detail)),
     h('div', { class: 'ticket-side' },
       h('p', { class: `status status--${st.toLowerCase()}` }, h('span', { 'aria-hidden': 'true' }, `${marks[st] || ''} `), t(`tickets.status.${st}`)),
