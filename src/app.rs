@@ -30,6 +30,7 @@ use crate::http::{fallback, serve};
 use crate::queue::controls::{Admission, Controls, Policy};
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::events::StreamSlots;
+use crate::queue::proof::ProofCodec;
 use crate::queue::rate::Prior;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
@@ -96,6 +97,8 @@ pub struct Shared {
     pub limits: Limits,
     /// Open event streams per queue ticket.
     pub streams: StreamSlots,
+    /// Signs and checks proof-of-work challenges for joins.
+    pub proofs: ProofCodec,
     /// Cancelled on shutdown: ends streams and background loops.
     pub stop: CancellationToken,
 }
@@ -176,6 +179,7 @@ impl Application {
         let metrics = telemetry::metrics_handle();
         let store = crate::store::connect(&settings).await?;
         let codec = TokenCodec::new(store.secret("queue-token").await?);
+        let proofs = ProofCodec::new(store.secret("queue-proof").await?);
         let config = QueueConfig {
             active_limit: settings.queue_active_limit,
             active_ttl: clock::millis(settings.queue_active_ttl),
@@ -229,6 +233,7 @@ impl Application {
             metrics,
             limits,
             streams: StreamSlots::default(),
+            proofs,
             stop: CancellationToken::new(),
         }));
         let router = router(state.clone());

@@ -123,6 +123,10 @@ pub struct Settings {
     #[arg(long, env = "ENCORE_SINGLE_INSTANCE", default_value = "off", value_parser = on_off,
           num_args = 0..=1, default_missing_value = "on")]
     pub single_instance: bool,
+    /// Proof of work on join: leading zero bits of `sha256(challenge + "." + nonce)`, 0 (off)
+    /// to 30. Each step doubles the work: 16 is well under a second in a browser.
+    #[arg(long, env = "ENCORE_QUEUE_POW_BITS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=30))]
+    pub queue_pow_bits: u8,
     /// Open client connections at most; past it a connection gets one 503 answer (`/health`
     /// still answers) and is closed. Lowered at start to fit the process's file limit.
     #[arg(long, env = "ENCORE_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]

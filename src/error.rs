@@ -26,6 +26,12 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("too many requests; retry after {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error(
+        "this join needs a proof of work: X-Queue-Proof, from GET /concerts/{{concertId}}/queue/challenge"
+    )]
+    ProofRequired,
+    #[error("the proof of work is wrong, used already or expired; get a new challenge")]
+    ProofInvalid,
     #[error("concert not found")]
     ConcertNotFound,
     #[error("schedule not found")]
@@ -127,6 +133,8 @@ impl Error {
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ProofRequired => StatusCode::PRECONDITION_REQUIRED,
+            ProofInvalid => StatusCode::FORBIDDEN,
             SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
             | AlreadyPaid | SoldOut => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -150,6 +158,8 @@ impl Error {
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             RateLimited { .. } => "RATE_LIMITED",
+            ProofRequired => "PROOF_REQUIRED",
+            ProofInvalid => "PROOF_INVALID",
             ConcertNotFound => "CONCERT_NOT_FOUND",
             ScheduleNotFound => "SCHEDULE_NOT_FOUND",
             SeatNotFound => "SEAT_NOT_FOUND",

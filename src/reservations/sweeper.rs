@@ -1,5 +1,5 @@
 //! The background sweeper: writes down what answers already show (lapsed holds are EXPIRED), and
-//! forgets idempotency keys older than a day.
+//! forgets idempotency keys older than a day and expired proof-of-work challenges.
 //!
 //! Its statements are conditional updates, so several instances sweeping at once each change a
 //! row at most once between them; nothing is double-processed and nothing waits on it.
@@ -41,6 +41,9 @@ pub fn spawn(store: Arc<dyn Store>, every: Duration, stop: CancellationToken) {
                 .await
             {
                 tracing::warn!(error = %e, "forgetting old idempotency keys failed; retrying");
+            }
+            if let Err(e) = store.forget_spent_proofs(now).await {
+                tracing::warn!(error = %e, "forgetting expired proofs of work failed; retrying");
             }
         }
     });

@@ -31,6 +31,10 @@ pub trait SystemStore: Send + Sync {
     async fn take_queue_snapshot(&self) -> Result<Option<String>>;
     /// Deletes at most `at_most` idempotency keys created before `before`; how many went.
     async fn forget_idempotency_keys(&self, before: Millis, at_most: i64) -> Result<u64>;
+    /// Records a proof-of-work challenge as spent until `expires_at`; false if it was already.
+    async fn spend_proof(&self, id: &[u8; 32], expires_at: Millis) -> Result<bool>;
+    /// Forgets spent challenges that have expired (they fail on their expiry anyway).
+    async fn forget_spent_proofs(&self, now: Millis) -> Result<u64>;
     /// No concert exists yet (the demo seeds only then).
     async fn is_empty(&self) -> Result<bool>;
 }

@@ -137,3 +137,113 @@ async fn a_body_that_is_not_json_is_415_and_creates_nothing() {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+/// Finds the nonce a challenge asks for, as the web front's worker does.
+fn solve(challenge: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let c = challenge["challenge"].as_str().unwrap();
+    let bits = challenge["bits"].as_u64().unwrap() as u32;
+    let zeros = |d: &[u8]| {
+        let mut n = 0;
+        for b in d {
+            if *b != 0 {
+                return n + b.leading_zeros();
+            }
+            n += 8;
+        }
+        n
+    };
+    (0u64..)
+        .map(|n| format!("{c}.{n}"))
+        .find(|proof| zeros(&Sha256::digest(proof.as_bytes())) >= bits)
+        .unwrap()
+}
+
+async fn join_with(app: &TestApp, fan: &User, concert: &str, proof: Option<&str>) -> Resp {
+    let mut rb = with(
+        app.req(Method::POST, &format!("concerts/{concert}/queue")),
+        Some(fan),
+        None,
+    );
+    if let Some(p) = proof {
+        rb = rb.header("X-Queue-Proof", p);
+    }
+    app.send(rb).await
+}
+
+async fn challenge(app: &TestApp, fan: &User, concert: &str) -> serde_json::Value {
+    let r = app
+        .get(
+            &format!("concerts/{concert}/queue/challenge"),
+            Some(fan),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn with_proof_of_work_on_a_join_needs_a_fresh_solved_challenge_of_its_own() {
+    let app = spawn_with(|s| s.queue_pow_bits = 8).await;
+    let concert = app.concert().await;
+    let (fan, other) = (app.user().await, app.user().await);
+
+    let r = join_with(&app, &fan, &concert, None).await;
+    assert_eq!((r.status, r.code()), (428, "PROOF_REQUIRED"));
+    let c = challenge(&app, &fan, &concert).await;
+    assert_eq!(c["bits"], 8);
+    assert!(c["expiresAt"].is_string());
+    let proof = solve(&c);
+
+    // Someone else's proof, a wrong nonce, or garbage: 403.
+    let r = join_with(&app, &other, &concert, Some(&proof)).await;
+    assert_eq!((r.status, r.code()), (403, "PROOF_INVALID"));
+    let unsolved = format!("{}.not-a-solution", c["challenge"].as_str().unwrap());
+    let r = join_with(&app, &fan, &concert, Some(&unsolved)).await;
+    assert_eq!((r.status, r.code()), (403, "PROOF_INVALID"));
+    let r = join_with(&app, &fan, &concert, Some("garbage")).await;
+    assert_eq!((r.status, r.code()), (403, "PROOF_INVALID"));
+
+    // The fan's own: in. Again, after leaving: spent.
+    let r = join_with(&app, &fan, &concert, Some(&proof)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let left = app
+        .send(with(
+            app.req(Method::DELETE, "queue"),
+            None,
+            Some(&r.str("token")),
+        ))
+        .await;
+    assert_eq!(left.status, 204);
+    let r = join_with(&app, &fan, &concert, Some(&proof)).await;
+    assert_eq!((r.status, r.code()), (403, "PROOF_INVALID"));
+    // A new challenge works again.
+    let again = solve(&challenge(&app, &fan, &concert).await);
+    assert_eq!(
+        join_with(&app, &fan, &concert, Some(&again)).await.status,
+        201
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
+async fn a_proof_spent_on_one_instance_is_spent_on_every_instance() {
+    let apps = spawn_cluster(2, |s| s.queue_pow_bits = 6).await;
+    let concert = apps[0].concert().await;
+    let fan = apps[0].user().await;
+    let proof = solve(&challenge(&apps[0], &fan, &concert).await);
+    let r = join_with(&apps[0], &fan, &concert, Some(&proof)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.str("token");
+    let left = apps[0]
+        .send(with(
+            apps[0].req(Method::DELETE, "queue"),
+            None,
+            Some(&token),
+        ))
+        .await;
+    assert_eq!(left.status, 204);
+    let r = join_with(&apps[1], &fan, &concert, Some(&proof)).await;
+    assert_eq!((r.status, r.code()), (403, "PROOF_INVALID"));
+}
