@@ -29,6 +29,7 @@ export default {
   'concert.signinFirst': 'Sign in to get tickets.',
   'concert.signinButton': 'Sign in / sign up',
   'concert.joining': 'Joining the line…',
+  'concert.checking': 'Checking your browser…',
 
   'queue.title': 'Waiting room',
   'queue.position': 'Your place in line',
@@ -228,6 +229,10 @@ export default {
   'err.QUEUE_UNAVAILABLE': 'The waiting line is not answering right now. Please try again shortly.',
   'err.DATABASE_UNAVAILABLE': 'encore is having trouble right now. Please try again shortly.',
   'err.RATE_LIMITED': 'Too many requests. Wait a moment, then try again.',
+  'err.PROOF_REQUIRED': 'Your browser needs a quick check first. Please try again.',
+  'err.PROOF_INVALID': 'The browser check did not pass. Please try again.',
+  'err.SERVICE_UNAVAILABLE': 'encore is very busy right now. Please try again in a moment.',
+  'err.UNSUPPORTED_MEDIA_TYPE': 'That request could not be read. Reload the page and try again.',
   'err.NOT_FOUND': 'We could not find what you were looking for.',
   'err.PAYLOAD_TOO_LARGE': 'What you entered is too long.',
 };

@@ -28,6 +28,7 @@ export default {
   'concert.signinFirst': '예매하려면 먼저 로그인하세요.',
   'concert.signinButton': '로그인 / 가입',
   'concert.joining': '대기열에 들어가는 중…',
+  'concert.checking': '브라우저를 확인하는 중…',
 
   'queue.title': '대기실',
   'queue.position': '내 순서',
@@ -227,6 +228,10 @@ export default {
   'err.QUEUE_UNAVAILABLE': '대기열이 잠시 응답하지 않아요. 조금 뒤에 다시 시도해 주세요.',
   'err.DATABASE_UNAVAILABLE': '서비스가 잠시 불안정해요. 조금 뒤에 다시 시도해 주세요.',
   'err.RATE_LIMITED': '요청이 너무 많아요. 잠시 기다렸다가 다시 시도해 주세요.',
+  'err.PROOF_REQUIRED': '먼저 브라우저 확인이 필요해요. 다시 시도해 주세요.',
+  'err.PROOF_INVALID': '브라우저 확인을 통과하지 못했어요. 다시 시도해 주세요.',
+  'err.SERVICE_UNAVAILABLE': '지금 encore가 매우 붐벼요. 잠시 뒤에 다시 시도해 주세요.',
+  'err.UNSUPPORTED_MEDIA_TYPE': '요청을 읽을 수 없었어요. 페이지를 새로 고친 뒤 다시 시도해 주세요.',
   'err.NOT_FOUND': '찾는 내용이 없어요.',
   'err.PAYLOAD_TOO_LARGE': '입력한 내용이 너무 길어요.',
 };

@@ -1,12 +1,13 @@
 // The waiting room: the fan's place in the concert's line, live (Server-Sent Events, or polling),
 // until admitted; and joining the line.
 import { t, errorText } from '../i18n.js';
-import { h, heading } from '../dom.js';
+import { announce, h, heading } from '../dom.js';
 import { waitText } from '../format.js';
 import { session } from '../session.js';
 import { API, QUEUE_LOST, api, cache, getConcert } from '../api.js';
 import { notify } from '../notice.js';
 import { fail } from '../errors.js';
+import { proveWork } from '../pow.js';
 import { go, requireUser } from '../router.js';
 
 const QUEUE_POLL_MS = 2000;
@@ -19,7 +20,19 @@ export async function joinQueue(ctx, cid, btn) {
   btn.disabled = true;
   btn.textContent = t('concert.joining');
   try {
-    const ticket = await api('POST', `/concerts/${encodeURIComponent(cid)}/queue`);
+    const path = `/concerts/${encodeURIComponent(cid)}/queue`;
+    let ticket;
+    try {
+      ticket = await api('POST', path);
+    } catch (e) {
+      if (e.code !== 'PROOF_REQUIRED') throw e;
+      // The server wants a moment of this browser's work first: say so while it runs.
+      btn.textContent = t('concert.checking');
+      announce(t('concert.checking'));
+      const proof = await proveWork(cid);
+      btn.textContent = t('concert.joining');
+      ticket = await api('POST', path, { headers: { 'X-Queue-Proof': proof } });
+    }
     session.setQueueToken(cid, ticket.token);
     session.setTicket(cid, ticket);
     if (!ctx.alive()) return;
