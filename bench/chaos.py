@@ -423,9 +423,14 @@ def main():
 
         load.finish()
         log("load stopped; checking the database")
+        by_kind = {}
+        for a in load.answers:
+            k = by_kind.setdefault(a[3], {})
+            k[str(a[2])] = k.get(str(a[2]), 0) + 1
         result = {
             "outage_seconds": args.outage,
             "requests": len(load.answers),
+            "answers_by_call": by_kind,
             "events": [e for e, _, _ in events],
             "database": check_database(db, load),
         }
