@@ -3,11 +3,16 @@
 
 Every figure is printed next to a ceiling taken in the same run on the same machine (the HTTP
 floor `GET /health`, and a one-row-UPDATE transaction through encore's own pool), because these
-machines are noisy. Run through `bench/run`; results land in bench/results/latest.{json,md}.
+machines are noisy. Three parts, each run in every mode: `endpoints` (floor, queue, holds,
+payments, hot seat, 1M waiters, DB ceiling), `sale` (the k6 flash sale) and `venues` (orders of
+several seats, a 70,000-place schedule and its seat map). Run through `bench/run`, e.g.
+`bash bench/run --only venues --modes sqlite --seconds 3`; results land in
+bench/results/latest.{json,md}.
 """
 
 import argparse
 import concurrent.futures
+import gzip
 import hashlib
 import http.client
 import json
@@ -33,6 +38,8 @@ PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 ADMIN = "bench-admin-token"
 CONNS = 64
+# What `--only` picks from, in the order each mode runs them.
+PARTS = ("endpoints", "sale", "venues")
 
 
 def log(msg):
@@ -255,10 +262,11 @@ def parse_ms(v):
 
 
 def wrk(base, path="/", script=None, seconds=10, env=None, conns=CONNS):
-    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    threads = min(2, conns)
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", str(WRK_DIR / script)]
-    e = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR), BENCH_THREADS="2", **(env or {}))
+    e = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR), BENCH_THREADS=str(threads), **(env or {}))
     out = subprocess.run(cmd + [base + path], capture_output=True, text=True, env=e).stdout
     res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "99"):
@@ -295,14 +303,15 @@ def db_ceiling(db_url):
     return json.loads(line[-1])
 
 
-def racer(base, schedule, holders, warm="health"):
+def racer(base, schedule, holders, warm="health", order="seat"):
     """The hot seat from `benches/hot_seat.rs`: a one-thread client on warm connections.
 
-    `warm="seats"`: each racer first reads the seat map, as a fan's page does before the click.
+    `warm="seats"` (or `"seatmap"`): each racer first reads the seat map, as a fan's page does
+    before the click. `order="shared"`: orders of 2–4 seats by label that share one seat.
     """
     out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "hot_seat"], cwd=ROOT, capture_output=True,
                          text=True, env=dict(os.environ, BENCH_BASE=base, BENCH_SCHEDULE=schedule,
-                                             BENCH_HOLDERS=str(holders), BENCH_WARM=warm))
+                                             BENCH_HOLDERS=str(holders), BENCH_WARM=warm, BENCH_ORDER=order))
     line = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not line:
         raise RuntimeError(f"hot_seat failed: {out.stderr[-2000:]}")
@@ -497,8 +506,9 @@ def check_database(mode):
         "seats_sold_in_db": "SELECT COUNT(*) FROM seats WHERE state = 'SOLD'",
         "confirmed": "SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'",
         "payments": "SELECT COUNT(*) FROM payments",
-        "oversold": "SELECT COUNT(*) FROM (SELECT schedule_id, seat_number FROM reservations "
-                    "WHERE status = 'CONFIRMED' GROUP BY schedule_id, seat_number HAVING COUNT(*) > 1) x",
+        "oversold": "SELECT COUNT(*) FROM (SELECT r.schedule_id, p.number FROM reservations r "
+                    "JOIN reservation_seats p ON p.reservation_id = r.id WHERE r.status = 'CONFIRMED' "
+                    "GROUP BY r.schedule_id, p.number HAVING COUNT(*) > 1) x",
         "double_debits": "SELECT COUNT(*) FROM (SELECT reservation_id FROM wallet_transactions "
                          "WHERE kind = 'PAYMENT' GROUP BY reservation_id HAVING COUNT(*) > 1) x",
         "balance_not_ledger": "SELECT COUNT(*) FROM wallets w WHERE w.balance <> (SELECT COALESCE(SUM(t.amount), 0) "
@@ -516,6 +526,188 @@ def check_database(mode):
     return out
 
 
+# ---------------------------------------------------------------- venues
+
+# A stadium of 70,000 places: 66 rows of 1,000 seats and a standing floor of 4,000.
+STADIUM_ROWS, STADIUM_ROW_SEATS, STADIUM_STANDING = 66, 1000, 4000
+# Orders on the stadium take its 4-seat blocks in steps of this many, a prime that divides no
+# block count, so held blocks are scattered over the stands as in a real on-sale (and the
+# compressed map grows as a real one does) rather than filling it from the front.
+STADIUM_STRIDE = 7919
+# The schedules that 4-seat orders fill: rows of 20 seats, so each order is one block of a row.
+ORDER_ROWS, ORDER_ROW_SEATS, ORDER_SEATS = 200, 20, 4
+RACERS = 1000
+
+
+def plan(rows, row_seats, section="A", standing=0, extra=()):
+    """One grade; section `section` of `rows` rows of `row_seats` seats ("1", "2", …), then a
+    standing section GA of `standing` places if any, then the sections in `extra`."""
+    sections = [{"code": section, "name": "Stands", "grade": "R",
+                 "rows": [{"row": str(r), "seats": row_seats} for r in range(1, rows + 1)]}]
+    if standing:
+        sections.append({"code": "GA", "name": "Floor", "grade": "R", "standing": standing})
+    return {"grades": [{"code": "R", "name": "R", "price": 99000}], "sections": sections + list(extra)}
+
+
+def create_plan_schedule(c, concert, the_plan, i=0):
+    """A schedule of `the_plan`, open for booking now; returns its id and the seconds the POST took."""
+    body = {"startsAt": iso(86400 * 30 + i * 3600), "bookingOpensAt": iso(-3600),
+            "bookingClosesAt": iso(86400 * 29), "plan": the_plan}
+    start = time.perf_counter()
+    status, resp = c.call("POST", f"/api/v1/admin/concerts/{concert}/schedules", body, admin=True)
+    took = time.perf_counter() - start
+    assert status == 201, resp
+    return resp["id"], took
+
+
+def seatmap(port, schedule, key, token):
+    """The seat map as a fan's page reads it (gzip): its size on the wire, its size as JSON, and
+    the map."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/api/v1/schedules/{schedule}/seatmap", headers={
+        "Authorization": f"Bearer {key}", "X-Queue-Token": token, "Accept-Encoding": "gzip"})
+    res = conn.getresponse()
+    body = res.read()
+    encoding = res.getheader("Content-Encoding")
+    conn.close()
+    assert res.status == 200 and encoding == "gzip", (res.status, encoding)
+    raw = gzip.decompress(body)
+    return len(body), len(raw), json.loads(raw)
+
+
+def sql_uuid(mode, value):
+    return f"X'{uuid.UUID(value).hex}'" if mode.sqlite else f"'{value}'"
+
+
+def db_count(mode, sql):
+    if mode.sqlite:
+        db = sqlite3.connect(mode.sqlite, timeout=60)
+        n = db.execute(sql).fetchone()[0]
+        db.close()
+        return n
+    return int(psql(mode.db_name, sql))
+
+
+def venues(mode_name, workdir, args, ceiling=None):
+    """The venue figures: 4-seat orders against the DB ceiling, a 70,000-place schedule's
+    creation time, that schedule's seat map (size, and p99 while holds are made on it), and the
+    hot seat as orders of 2–4 seats that share one seat. `ceiling`: the DB ceiling this run
+    already measured, if any."""
+    mode = Mode(mode_name, workdir, f"{mode_name}_venues")
+    # The per-fan caps raised so that 1,000 fans can make every order of the run.
+    srv = Server(mode, queue_active_limit=1000, max_holds_per_user=1_000_000, max_tickets_per_user=1_000_000,
+                 hold_ttl="30m", queue_idle_timeout="30m", queue_active_ttl="60m", db_pool_size=16)
+    c = srv.client
+    r = {"mode": mode_name}
+    d = args.seconds
+    try:
+        log(f"{mode_name}: venues: HTTP floor GET /health")
+        r["health"] = wrk(srv.base, "/health", seconds=d)
+        prefix = f"enc_venue_{secrets.token_hex(8)}_"
+        seed_users(mode, 0, RACERS, prefix, 0)
+        keys = [f"{prefix}{i}" for i in range(RACERS)]
+        orders_concert, stadium_concert, hot_concert = (create_concert(c, t) for t in ("orders", "stadium", "hot"))
+
+        log(f"{mode_name}: venues: creating 70,000-place schedules (66 rows x 1,000 seats + 4,000 standing)")
+        stadium = plan(STADIUM_ROWS, STADIUM_ROW_SEATS, section="S", standing=STADIUM_STANDING)
+        made = [create_plan_schedule(c, stadium_concert, stadium, i) for i in range(3)]
+        stadiums = [m[0] for m in made]
+        times = sorted(m[1] for m in made)
+        r["stadium_create"] = {"places": STADIUM_ROWS * STADIUM_ROW_SEATS + STADIUM_STANDING,
+                               "seconds": [m[1] for m in made], "median_s": times[1], "max_s": times[-1]}
+
+        nsched = max(10, 10 * d)  # 1,000 orders each: more than any machine makes in d seconds
+        log(f"{mode_name}: venues: {nsched} schedules of {ORDER_ROWS} rows x {ORDER_ROW_SEATS} seats for the orders")
+        order_plan = plan(ORDER_ROWS, ORDER_ROW_SEATS)
+        order_schedules = c.parallel(lambda i: create_plan_schedule(c, orders_concert, order_plan, i)[0],
+                                     range(nsched), workers=4)
+        # The hot seat H-1-1, and a row of 3 seats of its own per racer in section S.
+        hot_plan = plan(RACERS, 3, section="S", extra=[
+            {"code": "H", "name": "Hot", "grade": "R", "rows": [{"row": "1", "seats": 1}]}])
+        hot, _ = create_plan_schedule(c, hot_concert, hot_plan)
+        if mode.redis_url:
+            # Settled as the endpoints' holds are: no vacuum or checkpoint of the new seat rows
+            # inside a measurement.
+            psql(mode.db_name, "VACUUM ANALYZE seats, schedules")
+            psql(mode.db_name, "CHECKPOINT")
+
+        holders = workdir / f"{mode_name}-venue-holders.txt"
+        fans = join_all(c, orders_concert, keys)
+        holders.write_text("".join(f"{k} {t['token']}\n" for k, t in zip(keys, fans)))
+        sfile = workdir / f"{mode_name}-venue-schedules.txt"
+        sfile.write_text("\n".join(order_schedules) + "\n")
+        log(f"{mode_name}: venues: POST /reservations, orders of 4 adjacent seats by label")
+        r["orders"] = wrk(srv.base, script="order.lua", seconds=d, env={
+            "BENCH_HOLDERS": str(holders), "BENCH_SCHEDULES": str(sfile), "BENCH_ROWS": str(ORDER_ROWS),
+            "BENCH_ROW_SEATS": str(ORDER_ROW_SEATS), "BENCH_ORDER_SEATS": str(ORDER_SEATS)})
+
+        stadium_fans = join_all(c, stadium_concert, keys)
+        sholders = workdir / f"{mode_name}-stadium-holders.txt"
+        sholders.write_text("".join(f"{k} {t['token']}\n" for k, t in zip(keys, stadium_fans)))
+        one = workdir / f"{mode_name}-stadium-schedule.txt"
+        one.write_text(stadiums[0] + "\n")
+        map_env = {"BENCH_HOLDERS": str(sholders), "BENCH_SCHEDULE": stadiums[0]}
+        size_fresh, _, fresh = seatmap(srv.port, stadiums[1], keys[0], stadium_fans[0]["token"])
+        assert fresh["places"] == r["stadium_create"]["places"], fresh["places"]
+        log(f"{mode_name}: venues: GET /seatmap of 70,000 places, nothing changing")
+        r["map_quiet"] = wrk(srv.base, script="seatmap.lua", seconds=d, env=map_env)
+        log(f"{mode_name}: venues: GET /seatmap of 70,000 places while orders of 4 are held on it")
+        # A steady flow of orders on the same schedule (2 connections, 10 ms apart each, about
+        # 100 orders a second), so the map changes between most reads, as in an on-sale.
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            flow = ex.submit(wrk, srv.base, script="order.lua", seconds=d + 2, conns=2, env={
+                "BENCH_HOLDERS": str(sholders), "BENCH_SCHEDULES": str(one), "BENCH_SECTION": "S",
+                "BENCH_ROWS": str(STADIUM_ROWS), "BENCH_ROW_SEATS": str(STADIUM_ROW_SEATS),
+                "BENCH_ORDER_SEATS": str(ORDER_SEATS), "BENCH_STRIDE": str(STADIUM_STRIDE), "BENCH_DELAY_MS": "10"})
+            time.sleep(1)
+            r["map_busy"] = wrk(srv.base, script="seatmap.lua", seconds=d, env=map_env)
+            r["map_busy"]["orders"] = flow.result()
+        size_held, json_held, held = seatmap(srv.port, stadiums[0], keys[0], stadium_fans[0]["token"])
+        r["map_size"] = {"fresh_bytes": size_fresh, "after_holds_bytes": size_held, "json_bytes": json_held,
+                         "available_after_holds": held["available"]}
+
+        log(f"{mode_name}: venues: hot seat, {RACERS:,} orders of 2-4 seats sharing one seat")
+        racers = join_all(c, hot_concert, keys)
+        assert all(t["status"] == "ACTIVE" for t in racers)
+        rfile = workdir / f"{mode_name}-venue-racers.txt"
+        rfile.write_text("".join(f"{k} {t['token']}\n" for k, t in zip(keys, racers)))
+        bfile = workdir / f"{mode_name}-venue-floor-racers.txt"
+        bfile.write_text("".join(f"{k} not-a-token\n" for k in keys))
+        r["hot_floor"] = racer(srv.base, hot_concert, bfile)
+        r["hot_shared"] = racer(srv.base, hot, rfile, warm="seatmap", order="shared")
+        live = f"schedule_id = {sql_uuid(mode, hot)}"
+        r["hot_shared"]["reservations_in_db"] = db_count(mode, f"SELECT COUNT(*) FROM reservations WHERE {live}")
+        r["hot_shared"]["seats_held_in_db"] = db_count(mode, f"SELECT COUNT(*) FROM seats WHERE {live} AND state = 'HELD'")
+    finally:
+        srv.stop()
+        mode.cleanup()
+
+    if ceiling is None:
+        log(f"{mode_name}: database ceiling (one-row UPDATE transactions through encore's pool)")
+        ceiling = db_ceiling(Mode(mode_name, workdir, f"{mode_name}_venue_ceiling").db_url)
+    r["db_ceiling"] = ceiling
+    r["goals"] = venue_goals(mode_name, r)
+    return r
+
+
+def venue_goals(mode_name, r):
+    """Each venue goal: what it asks, and whether this run met it (None: not a goal in this mode)."""
+    hs, busy = r["hot_shared"], r["map_busy"]
+    orders = r["orders"]["rps"] / r["db_ceiling"]["rps"]
+    return {
+        "orders": {"goal": "≥ 0.5× the one-row-UPDATE ceiling (PostgreSQL mode)",
+                   "met": orders >= 0.5 if mode_name == "postgres" else None},
+        "stadium_create": {"goal": "< 2 s", "met": r["stadium_create"]["max_s"] < 2},
+        "map_size": {"goal": "≤ 150,000 bytes gzip", "met": r["map_size"]["after_holds_bytes"] <= 150_000
+                     and r["map_size"]["fresh_bytes"] <= 150_000},
+        "map_p99": {"goal": "p99 < 20 ms at 64 connections while holds are made",
+                    "met": busy["p99_ms"] is not None and busy["p99_ms"] < 20 and busy["non2xx"] == 0},
+        "hot_shared": {"goal": "one 201, the rest 409, no 5xx, p99 < 50 ms",
+                       "met": hs["won"] == 1 and hs["lost"] == RACERS - 1 and hs["5xx"] == 0
+                       and hs["p99_ms"] < 50 and hs["reservations_in_db"] == 1},
+    }
+
+
 # ---------------------------------------------------------------- report
 
 def ratio(a, b):
@@ -527,58 +719,113 @@ def report(results, args):
              f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
              f"wrk -t2 -c{CONNS}, {args.seconds}s per endpoint; load generator on the same machine.", ""]
     for mode in ("sqlite", "postgres"):
-        e = results.get(f"{mode}_endpoints")
-        if not e:
-            continue
-        h, ceil = e["health"]["rps"], e["db_ceiling"]["rps"]
         title = "SQLite + embedded queue" if mode == "sqlite" else "PostgreSQL + Redis"
-        lines += [f"## {title}", "", "| measurement | req/s | p50 ms | p99 ms | ratio to its ceiling | non-2xx |",
-                  "|---|---:|---:|---:|---|---:|"]
-
-        def row(name, x, ceiling, cname):
-            lines.append(f"| {name} | {x['rps']:,.0f} | {x['p50_ms'] or 0:.2f} | {x['p99_ms'] or 0:.2f} | "
-                         f"{ratio(x['rps'], ceiling)} {cname} | {x.get('non2xx', 0):,} |")
-        row("GET /health (HTTP floor)", e["health"], h, "floor")
-        row("GET /queue (poll, 1k waiters)", e["poll"], h, "floor")
-        row("GET /users/me, key never seen (auth cache miss)", e["signin"], h, "floor")
-        row("POST …/queue (join), fan never seen", e["join_cold"], h, "floor")
-        row("POST …/queue (join), signed-in fan", e["join"], h, "floor")
-        row(f"GET /queue at {e['scale']['waiting']:,} waiters", e["scale"]["poll"], h, "floor")
-        row("POST /reservations (free seats)", e["hold"], ceil, "DB ceiling")
-        row("POST /payments", e["pay"], ceil, "DB ceiling")
-        c = e["db_ceiling"]
-        lines.append(f"| one-row UPDATE tx through the pool (DB ceiling) | {c['rps']:,.0f} | {c['p50_ms']:.2f} | "
-                     f"{c['p99_ms']:.2f} | 1.00× DB ceiling | 0 |")
-        s, hs, k = e["scale"], e["hot_seat"], e["hot_seat_k6"]
-        lines += ["", f"- 1M-waiter line: {s['waiting']:,} WAITING on one concert, last position {s['last_position']:,}; "
-                      f"encore RSS {s['encore_rss_mb']:.0f} MB" +
-                      (f"; Redis memory for the line {s['redis_mb']:.0f} MB" if s["redis_mb"] is not None else ""),
-                  f"- hot seat (one-thread racer, `benches/hot_seat.rs`): {hs['won']} × 201, {hs['lost']} × 409, "
-                  f"{hs['5xx']} × 5xx, {hs['other']} other; p50 {hs['p50_ms']:.1f} ms, p99 {hs['p99_ms']:.1f} ms; the same "
-                  f"1,000 clicks rejected at the first check (floor): p50 {e['hot_floor']['p50_ms']:.1f} ms, "
-                  f"p99 {e['hot_floor']['p99_ms']:.1f} ms; p99 {ratio(hs['p99_ms'], e['hot_floor']['p99_ms'])} the floor's",
-                  f"- hot seat driven by k6 (one batch): {k['won']} × 201, {k['lost']} × 409, {k['5xx']} × 5xx, "
-                  f"{k['other']} other, {k['new_connections']} clicks opened a connection; p50 {k['p50_ms']:.1f} ms, "
-                  f"p99 {k['p99_ms']:.1f} ms; k6's floor: p50 {e['hot_floor_k6']['p50_ms']:.1f} ms, "
-                  f"p99 {e['hot_floor_k6']['p99_ms']:.1f} ms",
-                  f"- payments: {e['pay']['available']:,} holds were available to pay; signed-in join: "
-                  f"{e['join']['fans_signed_in']:,} fans signed in, {e['join']['rejoins']:,} requests were re-joins", ""]
-        f = results.get(f"{mode}_sale")
-        if f:
-            lines += [f"### Flash sale ({title})", "",
-                      f"- {f['fans']:,} fans joined in {f['join_phase_s']:.1f} s; {f['seats_sold']:,} of {f['seats_total']:,} seats "
-                      f"sold in {f['time_to_sell_out_s']:.1f} s ({f['bookings_per_s']:.0f} completed bookings/s)",
-                      f"- oversold {f['oversold']}, 5xx {f['5xx']}, double debits {f['double_debits']}, "
-                      f"balances not equal to their ledger {f['balance_not_ledger']}; in the database: "
-                      f"{f['seats_sold_in_db']} SOLD seats, {f['confirmed']} CONFIRMED reservations, {f['payments']} payments",
-                      f"- queue poll during the sale: p50 {f['poll_p50_ms']:.2f} ms, p99 {f['poll_p99_ms']:.2f} ms; "
-                      f"{f['hold_conflicts']:,} lost seat races retried; {f['requests']:,} requests", ""]
+        if any(f"{mode}_{part}" in results for part in PARTS):
+            lines += [f"## {title}", ""]
+        lines += endpoints_report(results.get(f"{mode}_endpoints"))
+        lines += sale_report(results.get(f"{mode}_sale"), title)
+        lines += venues_report(results.get(f"{mode}_venues"), title)
     return "\n".join(lines)
+
+
+def endpoints_report(e):
+    if not e:
+        return []
+    h, ceil = e["health"]["rps"], e["db_ceiling"]["rps"]
+    lines = ["| measurement | req/s | p50 ms | p99 ms | ratio to its ceiling | non-2xx |",
+             "|---|---:|---:|---:|---|---:|"]
+
+    def row(name, x, ceiling, cname):
+        lines.append(f"| {name} | {x['rps']:,.0f} | {x['p50_ms'] or 0:.2f} | {x['p99_ms'] or 0:.2f} | "
+                     f"{ratio(x['rps'], ceiling)} {cname} | {x.get('non2xx', 0):,} |")
+    row("GET /health (HTTP floor)", e["health"], h, "floor")
+    row("GET /queue (poll, 1k waiters)", e["poll"], h, "floor")
+    row("GET /users/me, key never seen (auth cache miss)", e["signin"], h, "floor")
+    row("POST …/queue (join), fan never seen", e["join_cold"], h, "floor")
+    row("POST …/queue (join), signed-in fan", e["join"], h, "floor")
+    row(f"GET /queue at {e['scale']['waiting']:,} waiters", e["scale"]["poll"], h, "floor")
+    row("POST /reservations (free seats)", e["hold"], ceil, "DB ceiling")
+    row("POST /payments", e["pay"], ceil, "DB ceiling")
+    c = e["db_ceiling"]
+    lines.append(f"| one-row UPDATE tx through the pool (DB ceiling) | {c['rps']:,.0f} | {c['p50_ms']:.2f} | "
+                 f"{c['p99_ms']:.2f} | 1.00× DB ceiling | 0 |")
+    s, hs, k = e["scale"], e["hot_seat"], e["hot_seat_k6"]
+    lines += ["", f"- 1M-waiter line: {s['waiting']:,} WAITING on one concert, last position {s['last_position']:,}; "
+                  f"encore RSS {s['encore_rss_mb']:.0f} MB" +
+                  (f"; Redis memory for the line {s['redis_mb']:.0f} MB" if s["redis_mb"] is not None else ""),
+              f"- hot seat (one-thread racer, `benches/hot_seat.rs`): {hs['won']} × 201, {hs['lost']} × 409, "
+              f"{hs['5xx']} × 5xx, {hs['other']} other; p50 {hs['p50_ms']:.1f} ms, p99 {hs['p99_ms']:.1f} ms; the same "
+              f"1,000 clicks rejected at the first check (floor): p50 {e['hot_floor']['p50_ms']:.1f} ms, "
+              f"p99 {e['hot_floor']['p99_ms']:.1f} ms; p99 {ratio(hs['p99_ms'], e['hot_floor']['p99_ms'])} the floor's",
+              f"- hot seat driven by k6 (one batch): {k['won']} × 201, {k['lost']} × 409, {k['5xx']} × 5xx, "
+              f"{k['other']} other, {k['new_connections']} clicks opened a connection; p50 {k['p50_ms']:.1f} ms, "
+              f"p99 {k['p99_ms']:.1f} ms; k6's floor: p50 {e['hot_floor_k6']['p50_ms']:.1f} ms, "
+              f"p99 {e['hot_floor_k6']['p99_ms']:.1f} ms",
+              f"- payments: {e['pay']['available']:,} holds were available to pay; signed-in join: "
+              f"{e['join']['fans_signed_in']:,} fans signed in, {e['join']['rejoins']:,} requests were re-joins", ""]
+    return lines
+
+
+def sale_report(f, title):
+    if not f:
+        return []
+    return [f"### Flash sale ({title})", "",
+            f"- {f['fans']:,} fans joined in {f['join_phase_s']:.1f} s; {f['seats_sold']:,} of {f['seats_total']:,} seats "
+            f"sold in {f['time_to_sell_out_s']:.1f} s ({f['bookings_per_s']:.0f} completed bookings/s)",
+            f"- oversold {f['oversold']}, 5xx {f['5xx']}, double debits {f['double_debits']}, "
+            f"balances not equal to their ledger {f['balance_not_ledger']}; in the database: "
+            f"{f['seats_sold_in_db']} SOLD seats, {f['confirmed']} CONFIRMED reservations, {f['payments']} payments",
+            f"- queue poll during the sale: p50 {f['poll_p50_ms']:.2f} ms, p99 {f['poll_p99_ms']:.2f} ms; "
+            f"{f['hold_conflicts']:,} lost seat races retried; {f['requests']:,} requests", ""]
+
+
+def status(met):
+    return "not a target in this mode" if met is None else ("**met**" if met else "**not met**")
+
+
+def venues_report(v, title):
+    if not v:
+        return []
+    g, c, h = v["goals"], v["db_ceiling"], v["health"]
+    o, quiet, busy, flow = v["orders"], v["map_quiet"], v["map_busy"], v["map_busy"]["orders"]
+    sc, ms, hs, hf = v["stadium_create"], v["map_size"], v["hot_shared"], v["hot_floor"]
+    rows = [
+        ("POST /reservations, orders of 4 adjacent seats by label",
+         f"{o['rps']:,.0f} orders/s ({o['rps'] * ORDER_SEATS:,.0f} seats/s); p50 {o['p50_ms'] or 0:.2f} ms, "
+         f"p99 {o['p99_ms'] or 0:.2f} ms; {o['non2xx']:,} non-2xx",
+         f"one-row UPDATE {c['rps']:,.0f}/s", ratio(o["rps"], c["rps"]), g["orders"]),
+        (f"POST a schedule of {sc['places']:,} places (66 rows × 1,000 seats + 4,000 standing), 3 times",
+         f"median {sc['median_s']:.2f} s, slowest {sc['max_s']:.2f} s", "–", "–", g["stadium_create"]),
+        ("its seat map, gzip", f"{ms['after_holds_bytes']:,} bytes after the holds below "
+         f"({ms['json_bytes']:,} bytes of JSON); {ms['fresh_bytes']:,} bytes with every place free", "–", "–",
+         g["map_size"]),
+        ("GET …/seatmap at 64 connections while orders are held on that schedule",
+         f"{busy['rps']:,.0f}/s; p50 {busy['p50_ms'] or 0:.2f} ms, p99 {busy['p99_ms'] or 0:.2f} ms; "
+         f"{busy['non2xx']:,} non-2xx; beside {flow['rps']:,.0f} orders/s ({flow['non2xx']:,} non-2xx)",
+         f"GET /health {h['rps']:,.0f}/s, p99 {h['p99_ms'] or 0:.2f} ms",
+         f"{ratio(busy['rps'], h['rps'])} floor; p99 {ratio(busy['p99_ms'], h['p99_ms'])} the floor's", g["map_p99"]),
+        (f"hot seat: {RACERS:,} orders of 2–4 seats sharing one",
+         f"{hs['won']} × 201, {hs['lost']} × 409, {hs['5xx']} × 5xx, {hs['other']} other; p50 {hs['p50_ms']:.1f} ms, "
+         f"p99 {hs['p99_ms']:.1f} ms; in the database {hs['reservations_in_db']} reservation, "
+         f"{hs['seats_held_in_db']} seats held",
+         f"the same clicks rejected at the first check: p99 {hf['p99_ms']:.1f} ms",
+         f"p99 {ratio(hs['p99_ms'], hf['p99_ms'])} the floor's", g["hot_shared"]),
+    ]
+    lines = [f"### Venues ({title})", "", "| figure | measured | its ceiling | ratio | goal | status |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {m} | {ceil} | {rt} | {goal['goal']} | {status(goal['met'])} |"
+              for name, m, ceil, rt, goal in rows]
+    lines += ["", f"- the same map with nothing changing: {quiet['rps']:,.0f}/s, p50 {quiet['p50_ms'] or 0:.2f} ms, "
+                  f"p99 {quiet['p99_ms'] or 0:.2f} ms ({ratio(quiet['rps'], h['rps'])} the floor)",
+              f"- schedule creation, each POST: " + ", ".join(f"{t:.2f} s" for t in sc["seconds"]), ""]
+    return lines
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--modes", default="sqlite,postgres")
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help="parts to run, of " + ", ".join(PARTS) + " (each in every mode); default all")
     ap.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
     ap.add_argument("--waiters", type=int, default=1_000_000, help="size of the scale test's line")
     ap.add_argument("--fans", type=int, default=100_000)
@@ -586,15 +833,25 @@ def main():
     ap.add_argument("--vus", type=int, default=400)
     ap.add_argument("--skip-sale", action="store_true")
     args = ap.parse_args()
+    parts = [p for p in args.only.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; the parts are {', '.join(PARTS)}")
+    if args.skip_sale and "sale" in parts:
+        parts.remove("sale")
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="encore-bench-") as wd:
         wd = Path(wd)
         for mode in args.modes.split(","):
-            results[f"{mode}_endpoints"] = endpoints(mode, wd, args)
-            if not args.skip_sale:
+            if "endpoints" in parts:
+                results[f"{mode}_endpoints"] = endpoints(mode, wd, args)
+            if "sale" in parts:
                 results[f"{mode}_sale"] = flash_sale(mode, wd, args)
+            if "venues" in parts:
+                ceiling = results.get(f"{mode}_endpoints", {}).get("db_ceiling")
+                results[f"{mode}_venues"] = venues(mode, wd, args, ceiling)
             (out_dir / "latest.json").write_text(json.dumps(results, indent=2))
     text = report(results, args)
     (out_dir / "latest.md").write_text(text + "\n")

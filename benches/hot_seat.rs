@@ -6,6 +6,17 @@
 //! `BENCH_BASE=http://127.0.0.1:8080 BENCH_SCHEDULE=<id> BENCH_WARM=seats BENCH_HOLDERS=<file of "apiKey
 //! queueToken" lines> cargo bench --bench hot_seat`
 //!
+//! What each racer orders (`BENCH_ORDER`):
+//! - `seat` (the default): `{"scheduleId", "seatNumber": BENCH_SEAT}` (1), the same for all.
+//! - `shared`: orders of 2–4 seats by label that overlap in one seat only: racer i (from 0)
+//!   sends `BENCH_SHARED_SEAT` (`H-1-1`) then `1 + i % 3` seats of its own,
+//!   `{BENCH_OWN_SECTION}-{i + 1}-1` onwards (section `S`), so the plan needs that seat and, in
+//!   the other section, rows `1` to the number of racers of 3 seats each. Exactly one order can
+//!   be held.
+//!
+//! `BENCH_WARM`: `seats` reads part 1's `/seats` before the click, `seatmap` the compact map
+//! (gzip, as a part-2 page reads it), anything else `GET /health` (the floor's racers).
+//!
 //! Why not k6 alone: the load generator shares two cores with the server, and k6 (like any
 //! general HTTP client) spends tens of microseconds per request, so 1,000 clicks from k6 take
 //! 20–70 ms before encore does anything (`bench/run` measures that floor too). This racer runs on
@@ -37,11 +48,54 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// What the racers click.
+enum Click {
+    /// Every racer the same seat, by number.
+    Seat(u32),
+    /// Racer i: the shared seat, then `1 + i % 3` seats of its own in row `i + 1` of `section`.
+    Shared { seat: String, section: String },
+}
+
+impl Click {
+    fn body(&self, schedule: &str, racer: usize) -> String {
+        match self {
+            Click::Seat(n) => format!("{{\"scheduleId\":\"{schedule}\",\"seatNumber\":{n}}}"),
+            Click::Shared { seat, section } => {
+                let mut labels = format!("\"{seat}\"");
+                for n in 1..=1 + racer % 3 {
+                    labels.push_str(&format!(",\"{section}-{}-{n}\"", racer + 1));
+                }
+                format!("{{\"scheduleId\":\"{schedule}\",\"seats\":[{labels}]}}")
+            }
+        }
+    }
+}
+
+/// The request a fan's page made before the click.
+#[derive(Clone, Copy)]
+enum Warm {
+    Health,
+    Seats,
+    SeatMap,
+}
+
 fn main() {
     let env = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is required"));
+    let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_owned());
     let (base, schedule) = (env("BENCH_BASE"), env("BENCH_SCHEDULE"));
-    let seat: u32 = std::env::var("BENCH_SEAT").map_or(1, |s| s.parse().expect("BENCH_SEAT"));
-    let seat_map = std::env::var("BENCH_WARM").as_deref() == Ok("seats");
+    let click = match var("BENCH_ORDER", "seat").as_str() {
+        "seat" => Click::Seat(var("BENCH_SEAT", "1").parse().expect("BENCH_SEAT")),
+        "shared" => Click::Shared {
+            seat: var("BENCH_SHARED_SEAT", "H-1-1"),
+            section: var("BENCH_OWN_SECTION", "S"),
+        },
+        other => panic!("BENCH_ORDER is seat or shared, not {other}"),
+    };
+    let warm = match var("BENCH_WARM", "health").as_str() {
+        "seats" => Warm::Seats,
+        "seatmap" => Warm::SeatMap,
+        _ => Warm::Health,
+    };
     let holders: Vec<(String, String)> = std::fs::read_to_string(env("BENCH_HOLDERS"))
         .expect("read BENCH_HOLDERS")
         .lines()
@@ -52,7 +106,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let outcome = runtime.block_on(race(base, schedule, seat, seat_map, holders));
+    let outcome = runtime.block_on(race(base, schedule, click, warm, holders));
     let mut sorted = outcome.latencies;
     sorted.sort();
     println!(
@@ -71,8 +125,8 @@ fn main() {
 async fn race(
     base: String,
     schedule: String,
-    seat: u32,
-    seat_map: bool,
+    click: Click,
+    warm: Warm,
     holders: Vec<(String, String)>,
 ) -> Outcome {
     let addr = base
@@ -80,13 +134,13 @@ async fn race(
         .expect("BENCH_BASE is http://host:port")
         .trim_end_matches('/')
         .to_owned();
-    let body = format!("{{\"scheduleId\":\"{schedule}\",\"seatNumber\":{seat}}}");
     let (go, ready) = watch::channel(false);
     let (warmed, mut warmed_rx) = mpsc::unbounded_channel::<()>();
     let mut racers = Vec::with_capacity(holders.len());
-    for (key, token) in holders {
+    for (i, (key, token)) in holders.into_iter().enumerate() {
         // Formatted before the race: at the start signal a racer only writes and reads.
-        let click = format!(
+        let body = click.body(&schedule, i);
+        let request = format!(
             "POST /api/v1/reservations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
              X-Queue-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
@@ -94,26 +148,30 @@ async fn race(
         // The warm-up is what a fan's page did before the click: it read the seat map (which
         // also brings the schedule into the server's cache). The floor's racers, whose tokens
         // do not verify, warm up on `/health` instead.
-        let warm = if seat_map {
-            format!(
+        let warm_up = match warm {
+            Warm::Seats => format!(
                 "GET /api/v1/schedules/{schedule}/seats HTTP/1.1\r\nHost: {addr}\r\n\
                  Authorization: Bearer {key}\r\nX-Queue-Token: {token}\r\n\r\n"
-            )
-        } else {
-            format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+            ),
+            Warm::SeatMap => format!(
+                "GET /api/v1/schedules/{schedule}/seatmap HTTP/1.1\r\nHost: {addr}\r\n\
+                 Authorization: Bearer {key}\r\nX-Queue-Token: {token}\r\n\
+                 Accept-Encoding: gzip\r\n\r\n"
+            ),
+            Warm::Health => format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
         };
         let (addr, mut ready, warmed) = (addr.clone(), ready.clone(), warmed.clone());
         racers.push(tokio::spawn(async move {
             let mut conn = TcpStream::connect(&addr).await.expect("connect");
             conn.set_nodelay(true).expect("nodelay");
             let mut buf = Vec::with_capacity(1024);
-            conn.write_all(warm.as_bytes()).await.expect("warm-up");
+            conn.write_all(warm_up.as_bytes()).await.expect("warm-up");
             assert_eq!(read_answer(&mut conn, &mut buf).await, 200, "warm-up");
             warmed.send(()).expect("main waits");
             drop(warmed);
             ready.wait_for(|go| *go).await.expect("start signal");
             let start = Instant::now();
-            conn.write_all(click.as_bytes()).await.expect("click");
+            conn.write_all(request.as_bytes()).await.expect("click");
             let status = read_answer(&mut conn, &mut buf).await;
             (status, start.elapsed())
         }));
@@ -144,7 +202,7 @@ async fn race(
 }
 
 /// Reads one HTTP/1.1 answer (headers, then `Content-Length` bytes of body) and returns its
-/// status. encore always sends a length, never a chunked body, to these two calls.
+/// status. encore always sends a length, never a chunked body, to these calls.
 async fn read_answer(conn: &mut TcpStream, buf: &mut Vec<u8>) -> u16 {
     buf.clear();
     loop {

@@ -359,6 +359,20 @@ fn spawn_background(state: &AppState) {
         state.settings.sweep_interval,
         state.stop.clone(),
     );
+    let offers = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(offers.settings.sweep_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = offers.stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = crate::waitlist::offers::round(&offers).await {
+                tracing::debug!(error = %e, "waiting-list offers failed; retrying");
+            }
+        }
+    });
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(QUEUE_TICK);
@@ -403,7 +417,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::queue::handlers::router())
         .merge(crate::reservations::handlers::router())
         .merge(crate::wallet::handlers::router())
-        .merge(crate::payments::handlers::router());
+        .merge(crate::payments::handlers::router())
+        .merge(crate::waitlist::handlers::router());
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(ops::router())

@@ -46,6 +46,10 @@ pub enum Error {
     TicketLimitReached,
     #[error("every place of this concert is sold")]
     SoldOut,
+    #[error("this schedule has free places: book one instead of waiting")]
+    WaitlistClosed,
+    #[error("waiting-list entry not found")]
+    WaitlistEntryNotFound,
     #[error("booking is not open for this schedule")]
     BookingClosed,
     #[error("reservation not found")]
@@ -127,8 +131,13 @@ impl Error {
                 StatusCode::UNAUTHORIZED
             }
             Forbidden | QueueTokenMismatch | QueueNotActive => StatusCode::FORBIDDEN,
-            RouteNotFound | ConcertNotFound | ScheduleNotFound | SeatNotFound
-            | ReservationNotFound | PaymentNotFound => StatusCode::NOT_FOUND,
+            RouteNotFound
+            | ConcertNotFound
+            | ScheduleNotFound
+            | SeatNotFound
+            | ReservationNotFound
+            | PaymentNotFound
+            | WaitlistEntryNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -136,7 +145,7 @@ impl Error {
             ProofRequired => StatusCode::PRECONDITION_REQUIRED,
             ProofInvalid => StatusCode::FORBIDDEN,
             SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
-            | AlreadyPaid | SoldOut => StatusCode::CONFLICT,
+            | AlreadyPaid | SoldOut | WaitlistClosed => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
@@ -167,6 +176,8 @@ impl Error {
             HoldLimitReached => "HOLD_LIMIT_REACHED",
             TicketLimitReached => "TICKET_LIMIT_REACHED",
             SoldOut => "SOLD_OUT",
+            WaitlistClosed => "WAITLIST_CLOSED",
+            WaitlistEntryNotFound => "WAITLIST_ENTRY_NOT_FOUND",
             BookingClosed => "BOOKING_CLOSED",
             ReservationNotFound => "RESERVATION_NOT_FOUND",
             ReservationNotHeld => "RESERVATION_NOT_HELD",

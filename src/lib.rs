@@ -18,6 +18,7 @@ pub mod reservations;
 pub mod store;
 pub mod telemetry;
 pub mod users;
+pub mod waitlist;
 pub mod wallet;
 pub mod web;
 

@@ -116,6 +116,29 @@ CREATE TABLE reservation_seats (
     PRIMARY KEY (reservation_id, number)
 );
 
+-- The waiting list of a sold-out schedule: a place that comes back (a lapsed hold, a cancel)
+-- is offered to the first entry it fits, as a hold for that fan. OFFERING is an instance's
+-- claim on an entry while it makes the hold: the claim is one conditional update, so an entry
+-- is offered once however many instances run the offers; a claim older than a minute (its
+-- instance died) goes back to WAITING.
+CREATE TABLE waitlist (
+    id UUID PRIMARY KEY,
+    user_id UUID NOT NULL,
+    concert_id UUID NOT NULL,
+    schedule_id UUID NOT NULL,
+    quantity BIGINT NOT NULL CHECK (quantity BETWEEN 1 AND 20),
+    grade TEXT,
+    status TEXT NOT NULL CHECK (status IN ('WAITING', 'OFFERING', 'OFFERED', 'FULFILLED', 'EXPIRED', 'CANCELLED')),
+    reservation_id UUID,
+    claimed_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX waitlist_by_schedule ON waitlist (schedule_id, status, id);
+CREATE INDEX waitlist_by_user ON waitlist (user_id, id);
+-- One live entry per fan and schedule.
+CREATE UNIQUE INDEX waitlist_one_live ON waitlist (user_id, schedule_id)
+    WHERE status IN ('WAITING', 'OFFERING', 'OFFERED');
+
 CREATE TABLE payments (
     id UUID PRIMARY KEY,
     -- One payment per reservation, whatever races happen above.
@@ -167,7 +190,8 @@ CREATE TABLE queue_snapshots (
 --   1. A named place already taken answers SEAT_UNAVAILABLE without locking anything (a crowd
 --      on one seat loses fast), or SAME:<id> when it is this fan's live hold of exactly these
 --      places, sent again. This read only ever rejects.
---   2. The fan's transaction-scoped advisory lock serialises their holds (it writes nothing,
+--   2. While the schedule has a waiting list, only its offers (`p_offer`) take places.
+--      The fan's transaction-scoped advisory lock serialises their holds (it writes nothing,
 --      unlike a row lock); their live holds on the schedule and their places in the concert
 --      (live holds and paid) are counted against the limits.
 --   3. The free places are locked: every named one (in number order), or the first `p_count`
@@ -193,7 +217,7 @@ $$;
 CREATE FUNCTION encore_hold(
     p_id UUID, p_user UUID, p_concert UUID, p_schedule UUID, p_seats TEXT, p_lo BIGINT,
     p_hi BIGINT, p_count BIGINT, p_price BIGINT, p_now BIGINT, p_until BIGINT,
-    p_max_holds BIGINT, p_max_places BIGINT
+    p_max_holds BIGINT, p_max_places BIGINT, p_offer BOOLEAN DEFAULT FALSE
 ) RETURNS TEXT LANGUAGE plpgsql AS $$
 DECLARE
     wanted BIGINT[] := CASE WHEN p_seats = '' THEN '{}'::BIGINT[]
@@ -211,6 +235,13 @@ BEGIN
         IF FOUND THEN
             same := encore_same_hold(p_user, p_schedule, wanted, p_now);
             RETURN CASE WHEN same IS NULL THEN 'SEAT_UNAVAILABLE' ELSE 'SAME:' || same END;
+        END IF;
+    END IF;
+    -- While the schedule's waiting list waits, every place that comes free is the list's.
+    IF NOT p_offer THEN
+        PERFORM 1 FROM waitlist WHERE schedule_id = p_schedule AND status IN ('WAITING', 'OFFERING') LIMIT 1;
+        IF FOUND THEN
+            RETURN 'SEAT_UNAVAILABLE';
         END IF;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended(p_user::text, 7));

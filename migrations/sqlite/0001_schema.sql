@@ -66,7 +66,9 @@ CREATE TABLE schedules (
 );
 CREATE INDEX schedules_by_concert ON schedules (concert_id, starts_at);
 
--- The seat row is where races are decided: a conditional UPDATE moves it out of "free" once.
+-- The seat row is where races are decided. SQLite's one writer connection runs every hold's
+-- transaction alone, so a hold reads which places are free and takes them without a race
+-- (src/store/sqlite.rs; the writer pool must stay at one connection).
 CREATE TABLE seats (
     schedule_id BLOB NOT NULL REFERENCES schedules (id),
     number INTEGER NOT NULL,
@@ -107,6 +109,29 @@ CREATE TABLE reservation_seats (
     number INTEGER NOT NULL,
     PRIMARY KEY (reservation_id, number)
 ) WITHOUT ROWID;
+
+-- The waiting list of a sold-out schedule: a place that comes back (a lapsed hold, a cancel)
+-- is offered to the first entry it fits, as a hold for that fan. OFFERING is an instance's
+-- claim on an entry while it makes the hold: the claim is one conditional update, so an entry
+-- is offered once however many instances run the offers; a claim older than a minute (its
+-- instance died) goes back to WAITING.
+CREATE TABLE waitlist (
+    id BLOB PRIMARY KEY,
+    user_id BLOB NOT NULL,
+    concert_id BLOB NOT NULL,
+    schedule_id BLOB NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 20),
+    grade TEXT,
+    status TEXT NOT NULL CHECK (status IN ('WAITING', 'OFFERING', 'OFFERED', 'FULFILLED', 'EXPIRED', 'CANCELLED')),
+    reservation_id BLOB,
+    claimed_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX waitlist_by_schedule ON waitlist (schedule_id, status, id);
+CREATE INDEX waitlist_by_user ON waitlist (user_id, id);
+-- One live entry per fan and schedule.
+CREATE UNIQUE INDEX waitlist_one_live ON waitlist (user_id, schedule_id)
+    WHERE status IN ('WAITING', 'OFFERING', 'OFFERED');
 
 CREATE TABLE payments (
     id BLOB PRIMARY KEY,

@@ -130,7 +130,8 @@ pub async fn create_concert(
 
 #[utoipa::path(patch, path = "/admin/concerts/{concertId}", tag = "admin", request_body = ConcertPatch,
     security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
-    description = "Sets or removes the on-sale time; every instance follows within a second.",
+    description = "Sets or removes the on-sale time; every instance follows within a second. \
+        Once the on-sale time has passed it cannot change (422): the draw's seed is public then.",
     responses((status = 200, body = Concert), (status = 401), (status = 403),
               (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
 pub async fn patch_concert(
@@ -140,11 +141,19 @@ pub async fn patch_concert(
     Json(body): Json<ConcertPatch>,
 ) -> Result<JsonOut<Concert>> {
     let concert = state.concert(concert_id).await?;
+    let now = clock::now();
     if let Some(at) = body.on_sale_at {
         let at = at.as_deref().map(|t| time("onSaleAt", t)).transpose()?;
+        // Once the sale has opened the draw's seed is public: a later on-sale time would
+        // draw a new pre-queue with a seed everyone knows.
+        let current = state.controls.refresh(concert_id, now).await?.on_sale_at;
+        if current.is_some_and(|c| c <= now) {
+            return Err(Error::validation(
+                "onSaleAt cannot change once the sale has opened",
+            ));
+        }
         state.store.set_on_sale_at(concert_id, at).await?;
     }
-    let now = clock::now();
     let policy = state.controls.refresh(concert_id, now).await?;
     Ok(JsonOut(Concert::clone(&concert).under(&policy)))
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use utoipa::ToSchema;
@@ -79,8 +79,9 @@ impl Policy {
             .map_or(self.default_limit, |l| l.clamp(0, u32::MAX as i64) as u32)
     }
 
-    /// How many may be ACTIVE now: never more than the places a fan could still find, none
-    /// while paused.
+    /// How many may be ACTIVE now: never more than the places not sold yet (free, or held —
+    /// mostly by the ACTIVE fans themselves, who keep their slot while they pay), none while
+    /// paused.
     pub fn admit_limit(&self) -> u32 {
         if self.controls.paused {
             return 0;
@@ -88,8 +89,8 @@ impl Policy {
         if self.places.total == 0 {
             return self.active_limit();
         }
-        let free = self.places.free.clamp(0, u32::MAX as i64) as u32;
-        self.active_limit().min(free)
+        let unsold = (self.places.free.max(0) + self.places.held.max(0)).min(u32::MAX as i64);
+        self.active_limit().min(unsold as u32)
     }
 
     /// Before the on-sale time: joins get PRE_QUEUE tickets.
@@ -163,7 +164,7 @@ struct Entry {
 pub struct Controls {
     store: Arc<dyn Store>,
     default_limit: u32,
-    concerts: Mutex<HashMap<Uuid, Entry>>,
+    concerts: RwLock<HashMap<Uuid, Entry>>,
     /// Never changes: what a concert not read yet subscribes to.
     dormant: watch::Sender<u64>,
     /// Each concert's draw seed, fixed once (`SystemStore::secret`) and never changed.
@@ -175,7 +176,7 @@ impl Controls {
         Controls {
             store,
             default_limit,
-            concerts: Mutex::default(),
+            concerts: RwLock::default(),
             dormant: watch::channel(0).0,
             seeds: Mutex::default(),
         }
@@ -184,8 +185,14 @@ impl Controls {
     /// The concert's policy, read again first when the last read is older than `FRESH_MS`
     /// (one caller reads; the others answer from the last read meanwhile).
     pub async fn policy(&self, concert_id: Uuid, now: Millis) -> Result<Policy> {
+        // Every poll and join asks: the fresh case takes only the read lock.
+        if let Some(e) = self.concerts.read().get(&concert_id)
+            && (now - e.policy.read_at <= FRESH_MS || e.refreshing)
+        {
+            return Ok(e.policy);
+        }
         let cached = {
-            let mut concerts = self.concerts.lock();
+            let mut concerts = self.concerts.write();
             match concerts.get_mut(&concert_id) {
                 Some(e) if now - e.policy.read_at <= FRESH_MS || e.refreshing => {
                     return Ok(e.policy);
@@ -198,7 +205,7 @@ impl Controls {
             }
         };
         let read = self.read(concert_id, now).await;
-        let mut concerts = self.concerts.lock();
+        let mut concerts = self.concerts.write();
         match read {
             Ok(policy) => {
                 match concerts.get_mut(&concert_id) {
@@ -235,7 +242,7 @@ impl Controls {
 
     /// Reads the policy again at once (after a change made here).
     pub async fn refresh(&self, concert_id: Uuid, now: Millis) -> Result<Policy> {
-        if let Some(e) = self.concerts.lock().get_mut(&concert_id) {
+        if let Some(e) = self.concerts.write().get_mut(&concert_id) {
             e.policy.read_at = Millis::MIN / 2;
             e.refreshing = false;
         }
@@ -244,7 +251,7 @@ impl Controls {
 
     /// Places taken (`delta` < 0) or given back (> 0) through this instance, counted at once.
     pub fn places_changed(&self, concert_id: Uuid, free: i64, held: i64) {
-        if let Some(e) = self.concerts.lock().get_mut(&concert_id) {
+        if let Some(e) = self.concerts.write().get_mut(&concert_id) {
             e.policy.places.free += free;
             e.policy.places.held += held;
         }
@@ -252,7 +259,7 @@ impl Controls {
 
     /// Wakes when the concert's policy changes what its waiters see.
     pub fn changes(&self, concert_id: Uuid) -> watch::Receiver<u64> {
-        match self.concerts.lock().get(&concert_id) {
+        match self.concerts.read().get(&concert_id) {
             Some(e) => e.changed.subscribe(),
             None => self.dormant.subscribe(),
         }
@@ -261,7 +268,7 @@ impl Controls {
     /// Concerts whose policy was read within `within` ms: the ones in use.
     pub fn recent(&self, now: Millis, within: Millis) -> Vec<Uuid> {
         self.concerts
-            .lock()
+            .read()
             .iter()
             .filter(|(_, e)| now - e.policy.read_at <= within)
             .map(|(&id, _)| id)

@@ -196,7 +196,7 @@ struct Snapshot {
 #[derive(Serialize, Deserialize)]
 struct SnapshotLine {
     concert_id: Uuid,
-    /// Active ones first, then waiters in join order, then the pre-queue in join order.
+    /// Admitted and waiting tickets in join order, then the pre-queue in join order.
     tickets: Vec<SnapshotTicket>,
     /// The pre-queue's drawn order, once drawn.
     #[serde(default)]

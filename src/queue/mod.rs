@@ -103,6 +103,7 @@ impl Ticket {
             self.status = TicketStatus::SoldOut;
             self.position = None;
             self.estimated_wait_seconds = None;
+            self.estimated_wait = None;
         }
         self
     }

@@ -91,8 +91,9 @@ impl AdmissionRate {
         }
     }
 
-    /// Admissions over the sliding minute before `now`.
-    pub fn last_minute(&self, now: Millis) -> u64 {
+    /// Admissions over the sliding minute before `now`: the current bucket, and the previous
+    /// one for the part of it still inside the minute.
+    fn sliding(&self, now: Millis) -> f64 {
         let bucket = bucket_of(now);
         let (current, previous) = if bucket == self.bucket_start {
             (self.current, self.previous)
@@ -102,24 +103,19 @@ impl AdmissionRate {
             (0, 0)
         };
         let weight = (BUCKET - (now - bucket)) as f64 / BUCKET as f64;
-        (current as f64 + previous as f64 * weight).round() as u64
+        current as f64 + previous as f64 * weight
+    }
+
+    /// Admissions over the sliding minute before `now`.
+    pub fn last_minute(&self, now: Millis) -> u64 {
+        self.sliding(now).round() as u64
     }
 
     /// Seconds until `position` waiters have been admitted at the rate of the last minute;
     /// `None` when nobody was admitted in that minute.
     pub fn estimate(&self, position: u64, now: Millis) -> Option<u64> {
         let first = self.first?;
-        let bucket = bucket_of(now);
-        let (current, previous) = if bucket == self.bucket_start {
-            (self.current, self.previous)
-        } else if bucket == self.bucket_start + BUCKET {
-            (0, self.current)
-        } else {
-            (0, 0)
-        };
-        // The previous bucket counts for the part of it still inside the sliding minute.
-        let weight = (BUCKET - (now - bucket)) as f64 / BUCKET as f64;
-        let count = current as f64 + previous as f64 * weight;
+        let count = self.sliding(now);
         if count <= 0.0 {
             return None;
         }

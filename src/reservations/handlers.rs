@@ -19,7 +19,6 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::{AuthUser, QueueTokenHeader};
 use crate::http::extract::{Json, Path, Query};
-use crate::money::Money;
 use crate::page::{Page, PageQuery};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -126,29 +125,9 @@ async fn hold_places(
             Turn::Ask => None,
         }
     };
-    let price = match &places {
-        Places::Seats(numbers) => numbers
-            .iter()
-            .filter_map(|&n| layout.price(n))
-            .fold(Money(0), |a, b| Money(a.0 + b.0)),
-        Places::Count { first, count, .. } => {
-            Money(layout.price(*first).map_or(0, |p| p.0) * count)
-        }
-    };
     // Waiting on a hold in flight took time: the hold is stamped when it is asked for.
     let now = clock::now();
-    let req = HoldRequest {
-        id: Uuid::now_v7(),
-        user_id: user,
-        concert_id: schedule.concert_id,
-        schedule_id: schedule.id,
-        places,
-        price,
-        now,
-        held_until: now + clock::millis(state.settings.hold_ttl),
-        max_holds: state.settings.max_holds_per_user,
-        max_places: state.settings.max_tickets_per_user,
-    };
+    let req = HoldRequest::new(&state.settings, user, schedule, layout, places, now);
     let result = state.store.hold(&req).await;
     if let Ok(Hold::Made(r)) = &result {
         state

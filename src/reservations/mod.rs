@@ -199,9 +199,46 @@ pub struct HoldRequest {
     pub max_holds: u32,
     /// Live-held plus paid places per fan per concert.
     pub max_places: u32,
+    /// A waiting-list offer: the only kind of hold that may take places of a schedule whose
+    /// waiting list has entries waiting.
+    pub offer: bool,
 }
 
 impl HoldRequest {
+    /// A hold of `places` for `user`, stamped `now`, priced from the layout, under the
+    /// service's limits.
+    pub fn new(
+        settings: &crate::config::Settings,
+        user_id: Uuid,
+        schedule: &crate::catalogue::Schedule,
+        layout: &Layout,
+        places: Places,
+        now: Millis,
+    ) -> HoldRequest {
+        let price = match &places {
+            Places::Seats(numbers) => numbers
+                .iter()
+                .filter_map(|&n| layout.price(n))
+                .fold(Money(0), |a, b| Money(a.0 + b.0)),
+            Places::Count { first, count, .. } => {
+                Money(layout.price(*first).map_or(0, |p| p.0) * count)
+            }
+        };
+        HoldRequest {
+            id: Uuid::now_v7(),
+            user_id,
+            concert_id: schedule.concert_id,
+            schedule_id: schedule.id,
+            places,
+            price,
+            now,
+            held_until: now + clock::millis(settings.hold_ttl),
+            max_holds: settings.max_holds_per_user,
+            max_places: settings.max_tickets_per_user,
+            offer: false,
+        }
+    }
+
     /// The reservation this request makes when it is held as `numbers`.
     pub fn held(&self, numbers: Vec<i64>) -> Reservation {
         Reservation {

@@ -17,6 +17,7 @@ use crate::payments::PaymentStore;
 use crate::queue::controls::OnSaleStore;
 use crate::reservations::ReservationStore;
 use crate::users::UserStore;
+use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
 
 /// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot, the
@@ -48,6 +49,7 @@ pub trait Store:
     + PaymentStore
     + SystemStore
     + OnSaleStore
+    + WaitlistStore
 {
 }
 
@@ -59,6 +61,7 @@ impl<T> Store for T where
         + PaymentStore
         + SystemStore
         + OnSaleStore
+        + WaitlistStore
 {
 }
 

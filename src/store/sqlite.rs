@@ -32,6 +32,16 @@ impl SqlStore<Sqlite> {
         Ok(())
     }
 
+    /// A payment's or cancel's places, locked before they change: SQLite's one writer has
+    /// nothing to order.
+    pub(crate) async fn lock_places(
+        _tx: &mut sqlx::Transaction<'_, Sqlite>,
+        _schedule: uuid::Uuid,
+        _reservation: uuid::Uuid,
+    ) -> Result<()> {
+        Ok(())
+    }
+
     /// The hold of an order as one transaction: the steps of `encore_hold` in the PostgreSQL
     /// schema. SQLite's one writer serialises every hold, so no lock is taken by hand.
     pub(crate) async fn hold_places(&self, r: &HoldRequest) -> Result<Hold> {
@@ -57,6 +67,18 @@ impl SqlStore<Sqlite> {
             }
         }
         let mut tx = self.write.begin().await?;
+        // While the schedule's waiting list waits, every place that comes free is the list's.
+        if !r.offer {
+            let waiting: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM waitlist WHERE schedule_id = $1 AND status IN ('WAITING', 'OFFERING') LIMIT 1",
+            )
+            .bind(r.schedule_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if waiting.is_some() {
+                return Err(Error::SeatUnavailable);
+            }
+        }
         let (holds, places): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
                     COALESCE(SUM(CASE WHEN status = 'CONFIRMED'

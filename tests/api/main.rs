@@ -19,5 +19,6 @@ mod restart;
 mod scaled;
 mod users;
 mod venues;
+mod waitlist;
 mod wallet;
 mod web;

@@ -301,3 +301,44 @@ async fn a_young_queue_shows_a_wait_range_up_to_the_active_time() {
     let mid = third.body["estimatedWaitSeconds"].as_u64().unwrap();
     assert!(mid > 60, "not a few seconds: {mid}");
 }
+
+/// Once the sale has opened the seed is public: the on-sale time cannot move.
+#[tokio::test]
+async fn the_on_sale_time_is_fixed_once_the_sale_has_opened() {
+    let app = spawn().await;
+    let concert = app.concert_on_sale_in(3_600_000).await;
+    let later = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let r = app
+        .admin_patch(
+            &format!("admin/concerts/{concert}"),
+            json!({"onSaleAt": later}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+    app.admin_patch(
+        &format!("admin/concerts/{concert}"),
+        json!({"onSaleAt": soon}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let r = app
+        .admin_patch(
+            &format!("admin/concerts/{concert}"),
+            json!({"onSaleAt": later}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "VALIDATION_FAILED"),
+        "{}",
+        r.body
+    );
+    let draw = app
+        .get(&format!("concerts/{concert}/queue/draw"), None, None)
+        .await;
+    assert!(
+        draw.body["seed"].is_string(),
+        "revealed at the on-sale time"
+    );
+}

@@ -442,3 +442,48 @@ async fn three_instances_draw_once_and_admit_in_the_drawn_order() {
         assert_eq!(t.body["status"], "WAITING", "paused: nobody is let in");
     }
 }
+
+/// Waiting-list offers made by three instances at once: each returned place goes to one entry,
+/// and each entry gets one offer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
+async fn three_instances_offer_each_returned_place_to_one_entry() {
+    let apps = spawn_cluster(3, |s| s.queue_active_limit = 100).await;
+    let concert = apps[0].concert().await;
+    let schedule = apps[0].schedule(&concert, 20, 1000).await;
+    let mut holds = Vec::new();
+    for seat in 1..=20 {
+        let app = &apps[seat % 3];
+        let fan = app.user().await;
+        let token = app.admitted(&fan, &concert).await;
+        let r = app.hold(&fan, &token, &schedule, seat as i64).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        holds.push((fan, format!("reservations/{}", r.str("id"))));
+    }
+    let mut waiters = Vec::new();
+    for i in 0..20 {
+        let app = &apps[i % 3];
+        let fan = app.user().await;
+        let e = app
+            .wait_for_place(&fan, &schedule, json!({"quantity": 1}))
+            .await;
+        assert_eq!(e.status, 201, "{}", e.body);
+        waiters.push((fan, e.str("id")));
+    }
+    futures_util::future::join_all(
+        holds
+            .iter()
+            .enumerate()
+            .map(|(i, (fan, path))| apps[i % 3].delete(path, Some(fan), None)),
+    )
+    .await;
+    let mut labels = Vec::new();
+    for (i, (fan, id)) in waiters.iter().enumerate() {
+        let e = apps[i % 3].entry_when(fan, id, "OFFERED").await;
+        assert_eq!(e["status"], "OFFERED", "{e}");
+        labels.push(e["offer"]["seats"][0]["label"].as_str().unwrap().to_owned());
+    }
+    labels.sort();
+    labels.dedup();
+    assert_eq!(labels.len(), 20);
+}

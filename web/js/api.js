@@ -88,8 +88,9 @@ export function notFound(err, code) {
 
 export function isTransient(err) { return TRANSIENT.includes(err.code) || err.status >= 500; }
 
-export async function getConcert(cid) {
-  if (cache.concerts.has(cid)) return cache.concerts.get(cid);
+/** A concert, from the cache unless `fresh` (soldOut and onSaleAt change while a page is open). */
+export async function getConcert(cid, { fresh = false } = {}) {
+  if (!fresh && cache.concerts.has(cid)) return cache.concerts.get(cid);
   const c = await api('GET', `/concerts/${encodeURIComponent(cid)}`, { auth: false });
   cache.concerts.set(cid, c);
   return c;

@@ -13,6 +13,7 @@ export function renderHeader(section) {
     h('nav', { 'aria-label': t('nav.label') }, h('ul', { class: 'nav' },
       link('#/', 'nav.concerts', 'concerts'),
       signedIn ? link('#/tickets', 'nav.tickets', 'tickets') : null,
+      signedIn ? link('#/waitlist', 'nav.waitlist', 'waitlist') : null,
       signedIn ? link('#/wallet', 'nav.wallet', 'wallet') : null,
       link('#/account', signedIn ? 'nav.account' : 'nav.signin', 'account'))),
     signedIn && session.name ? h('span', { class: 'user-chip' }, session.name) : null,

@@ -14,6 +14,7 @@ import { pageDates } from './pages/dates.js';
 import { pageSeats } from './pages/seats.js';
 import { pageCheckout } from './pages/checkout.js';
 import { pageTickets } from './pages/tickets.js';
+import { pageWaitlist } from './pages/waitlist.js';
 import { pageWallet } from './pages/wallet.js';
 import { pageAccount } from './pages/account.js';
 import { pageNotFound } from './pages/not-found.js';
@@ -28,6 +29,7 @@ const ROUTES = [
   [/^\/concerts\/([^/]+)\/schedules\/([^/]+)$/, pageSeats, 'concerts'],
   [/^\/reservations\/([^/]+)$/, pageCheckout, 'tickets'],
   [/^\/tickets$/, pageTickets, 'tickets'],
+  [/^\/waitlist$/, pageWaitlist, 'waitlist'],
   [/^\/wallet$/, pageWallet, 'wallet'],
   [/^\/account$/, pageAccount, 'account'],
 ];

@@ -26,9 +26,13 @@ export const session = {
   clearQueueToken(cid) {
     safeDel(sessionStorage, `encore.queue.${cid}`);
     safeDel(sessionStorage, `encore.ticket.${cid}`);
+    safeDel(sessionStorage, `encore.drawn.${cid}`);
   },
   ticket(cid) {
     try { return JSON.parse(safeGet(sessionStorage, `encore.ticket.${cid}`) || 'null'); } catch { return null; }
   },
   setTicket(cid, ticket) { safeSet(sessionStorage, `encore.ticket.${cid}`, JSON.stringify(ticket)); },
+  // The ticketId this tab saw in the pre-queue: its place comes from the draw, shown once drawn.
+  drawnTicket(cid) { return safeGet(sessionStorage, `encore.drawn.${cid}`); },
+  setDrawnTicket(cid, ticketId) { safeSet(sessionStorage, `encore.drawn.${cid}`, ticketId); },
 };

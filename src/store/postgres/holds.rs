@@ -236,6 +236,32 @@ async fn call_many(
         .collect()
 }
 
+/// A waiting-list offer: one `encore_hold` call of its own, allowed to take places the waiting
+/// list is owed (offers are few, made by the background round, and never batched).
+pub(crate) async fn hold_offer(pool: &PgPool, r: &HoldRequest) -> Result<HoldOutcome> {
+    let Places::Count { first, last, count } = r.places else {
+        return Err(Error::internal("offers hold by count"));
+    };
+    let answer: String = sqlx::query_scalar(
+        "SELECT encore_hold($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12, TRUE)",
+    )
+    .bind(r.id)
+    .bind(r.user_id)
+    .bind(r.concert_id)
+    .bind(r.schedule_id)
+    .bind(first)
+    .bind(last)
+    .bind(count)
+    .bind(r.price.0)
+    .bind(r.now)
+    .bind(r.held_until)
+    .bind(i64::from(r.max_holds))
+    .bind(i64::from(r.max_places))
+    .fetch_one(pool)
+    .await?;
+    HoldOutcome::parse(&answer)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -257,6 +283,7 @@ mod tests {
             held_until: 1,
             max_holds: 4,
             max_places: 4,
+            offer: false,
         }
     }
 

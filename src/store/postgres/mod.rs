@@ -25,7 +25,12 @@ impl SqlStore<Postgres> {
             .hold_batches
             .as_ref()
             .ok_or_else(|| Error::internal("PostgreSQL store without hold batches"))?;
-        match batches.hold(r).await? {
+        let outcome = if r.offer {
+            holds::hold_offer(&self.write, r).await?
+        } else {
+            batches.hold(r).await?
+        };
+        match outcome {
             HoldOutcome::Held(numbers) => Ok(Hold::Made(r.held(numbers))),
             HoldOutcome::Same(id) => self
                 .reservation(id, r.user_id)
@@ -36,6 +41,26 @@ impl SqlStore<Postgres> {
             HoldOutcome::TicketLimitReached => Err(Error::TicketLimitReached),
             HoldOutcome::SeatUnavailable => Err(Error::SeatUnavailable),
         }
+    }
+
+    /// A payment's or cancel's places, locked in number order before they change: the lock
+    /// order every hold batch keeps, so an order's payment never deadlocks with a batch naming
+    /// its seats.
+    pub(crate) async fn lock_places(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        schedule: uuid::Uuid,
+        reservation: uuid::Uuid,
+    ) -> Result<()> {
+        sqlx::query(
+            "SELECT 1 FROM seats WHERE schedule_id = $1
+                AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2)
+              ORDER BY number FOR UPDATE",
+        )
+        .bind(schedule)
+        .bind(reservation)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// The sweep's first step: every lapsed place that no transaction has locked goes back to

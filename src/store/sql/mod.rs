@@ -75,6 +75,7 @@ mod payments;
 pub(crate) mod reservations;
 mod system;
 mod users;
+pub(crate) mod waitlist;
 pub(crate) mod wallet;
 
 pub(crate) use catalogue::impl_catalogue_store;
@@ -83,6 +84,7 @@ pub(crate) use payments::impl_payment_store;
 pub(crate) use reservations::impl_reservation_store;
 pub(crate) use system::impl_system_store;
 pub(crate) use users::impl_user_store;
+pub(crate) use waitlist::impl_waitlist_store;
 pub(crate) use wallet::impl_wallet_store;
 
 /// A database behind two pools. SQLite: one writer connection (writes queue in the pool rather
@@ -112,6 +114,7 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_payment_store!($db);
         $crate::store::sql::impl_system_store!($db);
         $crate::store::sql::impl_on_sale_store!($db);
+        $crate::store::sql::impl_waitlist_store!($db);
     };
 }
 pub(crate) use impl_all_stores;

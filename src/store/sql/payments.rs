@@ -13,6 +13,7 @@ macro_rules! impl_payment_store {
                 use $crate::error::Error;
                 // The race for the sale: only a live hold of this reservation turns its places
                 // SOLD, and only all of them (a place taken over after the hold lapsed is lost).
+                Self::lock_places(tx, r.schedule_id, r.id).await?;
                 let sold = sqlx::query($crate::store::sql::SELL_HELD_SEATS)
                     .bind(r.schedule_id)
                     .bind(r.id)

@@ -97,6 +97,7 @@ macro_rules! impl_reservation_store {
                     .await?
                     .ok_or(Error::ReservationNotFound)?;
                 let mut tx = self.write.begin().await?;
+                Self::lock_places(&mut tx, r.schedule_id, r.id).await?;
                 let freed = sqlx::query($crate::store::sql::FREE_HELD_SEATS)
                     .bind(r.schedule_id)
                     .bind(r.id)

@@ -1,4 +1,5 @@
-// A concert's dates, each with its prices (per grade) and places left, or why it cannot be chosen yet.
+// A concert's dates, each with its prices (per grade) and places left, or why it cannot be chosen
+// yet; a sold-out date offers its waiting list.
 import { t } from '../i18n.js';
 import { h, heading } from '../dom.js';
 import { money, when, timeEl } from '../format.js';
@@ -7,6 +8,9 @@ import { api, cache, getConcert } from '../api.js';
 import { loadFailed } from '../errors.js';
 import { gradeName } from '../seatnames.js';
 import { go, requireUser } from '../router.js';
+import { drawPanel } from '../queue/draw.js';
+import { rememberDate } from '../waitlist/dates.js';
+import { waitlistPanel } from '../waitlist/join.js';
 
 /** Until when the fan may book, once admitted (shown on the dates and the seat map). */
 export function activeNote(cid) {
@@ -33,6 +37,10 @@ export async function pageDates(ctx, main, [cid]) {
   getConcert(cid).then((c) => { if (ctx.alive()) sub.textContent = c.title; }).catch(() => {});
   const list = h('ul', { class: 'dates', 'aria-label': t('dates.list'), 'aria-busy': 'true' }, h('li', { class: 'muted' }, t('loading')));
   main.append(list);
+  // Let in from the pre-queue: where the draw put the fan, and how to check it (under the dates,
+  // so its late arrival moves nothing the fan may be about to press).
+  const ticketId = session.ticket(cid)?.ticketId;
+  if (ticketId && session.drawnTicket(cid) === ticketId) main.append(drawPanel(ctx, cid, ticketId));
   let items;
   try {
     ({ items } = await api('GET', `/concerts/${encodeURIComponent(cid)}/schedules`, { queue: token }));
@@ -57,10 +65,30 @@ export async function pageDates(ctx, main, [cid]) {
       else if (now >= Date.parse(s.bookingClosesAt)) reason = t('dates.closed');
       action = h('button', { type: 'button', class: 'button', disabled: true }, reason);
     }
-    list.append(h('li', { class: `date-card${s.bookable ? '' : ' date-card--off'}`, 'data-schedule': s.id },
+    const card = h('li', { class: `date-card${s.bookable ? '' : ' date-card--off'}`, 'data-schedule': s.id },
       h('div', null,
         h('h2', null, timeEl(s.startsAt)),
         h('p', null, prices(s), ' · ', t('dates.seatsLeft', { n: s.availableSeats.toLocaleString(), total: s.seatCount.toLocaleString() }))),
-      action));
+      action);
+    list.append(card);
+    rememberDate(s);
+    const open = now >= Date.parse(s.bookingOpensAt) && now < Date.parse(s.bookingClosesAt);
+    if (s.availableSeats <= 0 && open) card.append(...waitlistToggle(ctx, cid, s));
   }
+}
+
+/** A sold-out date's "Join the waiting list": opens the date's join panel under it. */
+function waitlistToggle(ctx, cid, s) {
+  const id = `waitlist-${s.id}`;
+  const slot = h('div', { class: 'date-waitlist', id, hidden: true });
+  const btn = h('button', { type: 'button', class: 'button primary wl-open', 'aria-expanded': 'false', 'aria-controls': id,
+    'aria-label': `${t('wl.join')}: ${when(s.startsAt)}`,
+  }, t('wl.join'));
+  btn.addEventListener('click', () => {
+    const opening = slot.hidden;
+    if (opening && !slot.firstChild) slot.append(waitlistPanel(ctx, { concertId: cid, dates: [{ ...s, concertId: cid }], level: 3 }));
+    slot.hidden = !opening;
+    btn.setAttribute('aria-expanded', String(opening));
+  });
+  return [btn, slot];
 }
