@@ -136,6 +136,7 @@ class Server:
             "ENCORE_DATABASE_URL": mode.db_url,
             "ENCORE_REDIS_PREFIX": mode.prefix,
             "ENCORE_ADMIN_TOKEN": ADMIN,
+            "ENCORE_RATE_LIMITS": "off",
             "RUST_LOG": "warn",
         })
         env.pop("ENCORE_REDIS_URL", None)

@@ -19,6 +19,8 @@ port="${ENCORE_CLUSTER_PORT:-8080}"
 export ENCORE_DATABASE_URL="${ENCORE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/encore}"
 export ENCORE_REDIS_URL="${ENCORE_REDIS_URL:-redis://127.0.0.1:6379}"
 export ENCORE_ADMIN_TOKEN="${ENCORE_ADMIN_TOKEN:-change-me}"
+# nginx on loopback forwards every client: its X-Forwarded-For names the address rate limits count.
+export ENCORE_TRUSTED_PROXIES="${ENCORE_TRUSTED_PROXIES:-127.0.0.1/32}"
 
 [[ "$port" =~ ^[0-9]+$ ]] && ((port >= 1 && port + 3 <= 65535)) ||
   { echo "ENCORE_CLUSTER_PORT must be a port from 1 to 65532, not '$port'" >&2; exit 2; }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use futures_util::StreamExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use quick_cache::sync::Cache;
 use tokio::net::TcpListener;
@@ -24,9 +25,12 @@ use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::auth::{QueueTokenHeader, hash_key};
-use crate::http::fallback;
+use crate::http::limits::Limits;
+use crate::http::{fallback, serve};
 use crate::queue::controls::{Admission, Controls, Policy};
 use crate::queue::embedded::EmbeddedQueue;
+use crate::queue::events::StreamSlots;
+use crate::queue::proof::ProofCodec;
 use crate::queue::rate::Prior;
 use crate::queue::token::TokenCodec;
 use crate::queue::{GateTicket, Queue, QueueConfig};
@@ -44,6 +48,8 @@ const AUTH_CACHE_USERS: usize = 1_000_000;
 /// How often the queue expires due tickets even when nobody calls (freed slots admit at once
 /// on leave and payment; this catches time-based expiry).
 const QUEUE_TICK: Duration = Duration::from_millis(200);
+/// Lines one queue tick maintains at once.
+const TICK_CONCURRENCY: usize = 16;
 
 /// How often recorded latencies are folded into their histograms. The Prometheus recorder keeps
 /// every sample until then, so without this an instance nobody scrapes grows without bound.
@@ -89,6 +95,12 @@ pub struct Shared {
     pub metrics: PrometheusHandle,
     /// Signs ticket codes; the key is shared by every instance of one database.
     pub tickets: Arc<crate::tickets::jws::Signer>,
+    /// Rate limits per client address and per API key.
+    pub limits: Limits,
+    /// Open event streams per queue ticket.
+    pub streams: StreamSlots,
+    /// Signs and checks proof-of-work challenges for joins.
+    pub proofs: ProofCodec,
     /// Cancelled on shutdown: ends streams and background loops.
     pub stop: CancellationToken,
 }
@@ -156,17 +168,23 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    max_connections: usize,
 }
 
 impl Application {
     /// Connects everything and binds the listener (port 0 picks a free port, as tests do).
     pub async fn build(settings: Settings) -> Result<Self> {
+        refuse_a_queue_per_instance(&settings)?;
+        // The port comes first: a start that cannot serve must fail before it changes anything
+        // (the embedded queue takes its saved snapshot out of the database when it starts).
+        let listener = bind(&settings.listen).await?;
         let metrics = telemetry::metrics_handle();
         let store = crate::store::connect(&settings).await?;
         let codec = TokenCodec::new(store.secret("queue-token").await?);
         let tickets = Arc::new(crate::tickets::jws::Signer::new(
             store.secret("ticket-signing-key").await?,
         ));
+        let proofs = ProofCodec::new(store.secret("queue-proof").await?);
         let config = QueueConfig {
             active_limit: settings.queue_active_limit,
             active_ttl: clock::millis(settings.queue_active_ttl),
@@ -202,10 +220,8 @@ impl Application {
                 token
             }
         };
-        let listener = TcpListener::bind(&settings.listen)
-            .await
-            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", settings.listen)))?;
         let seat_states = SeatStates::new(store.clone());
+        let limits = Limits::new(&settings);
         let state = AppState(Arc::new(Shared {
             store,
             queue,
@@ -221,13 +237,19 @@ impl Application {
             taken: TakenSeats::default(),
             metrics,
             tickets,
+            limits,
+            streams: StreamSlots::default(),
+            proofs,
             stop: CancellationToken::new(),
         }));
         let router = router(state.clone());
+        let max_connections =
+            serve::connection_cap(state.settings.max_connections, state.settings.db_pool_size);
         Ok(Application {
             listener,
             router,
             state,
+            max_connections,
         })
     }
 
@@ -247,6 +269,7 @@ impl Application {
             listener,
             router,
             state,
+            max_connections,
         } = self;
         spawn_background(&state);
         let stop = state.stop.clone();
@@ -257,23 +280,53 @@ impl Application {
                 Some(_) => format!("Redis (key prefix {})", state.settings.redis_prefix),
                 None => "embedded".to_owned(),
             },
+            max_connections,
             "encore is serving on http://{addr}/ (web front), API at http://{addr}/api/v1, \
              contract at http://{addr}/openapi.json"
         );
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let config = serve::ServeConfig {
+            max_connections,
+            header_timeout: state.settings.header_timeout,
+            drain_timeout: state.settings.drain_timeout,
+        };
+        serve::serve(listener, router, config, async move {
             shutdown.await;
-            // Streams end first so the graceful drain does not wait on them forever.
+            // Streams end first so the graceful drain does not wait on them.
             stop.cancel();
-        });
-        let served = serve.await.map_err(Error::internal);
+        })
+        .await;
         state.stop.cancel();
-        state.queue.shutdown().await?;
-        served
+        state.queue.shutdown().await
     }
+}
+
+/// Binds the listener, saying in full why not when it cannot.
+async fn bind(listen: &str) -> Result<TcpListener> {
+    TcpListener::bind(listen).await.map_err(|e| {
+        Error::Startup(match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {listen}: the address is already in use (is another encore \
+                 running?); stop it or set ENCORE_LISTEN to another address"
+            ),
+            _ => format!("cannot listen on {listen}: {e}"),
+        })
+    })
+}
+
+/// PostgreSQL without Redis keeps the waiting queue in each process: two instances would each
+/// admit their own cap of fans and overwrite each other's saved queue. Refused unless the
+/// operator says only one instance will run.
+fn refuse_a_queue_per_instance(settings: &Settings) -> Result<()> {
+    let postgres = settings.database_url.starts_with("postgres");
+    if postgres && settings.redis_url.is_none() && !settings.single_instance {
+        return Err(Error::Startup(
+            "PostgreSQL without ENCORE_REDIS_URL keeps the waiting queue inside this process, \
+             which is right for one instance only: set ENCORE_REDIS_URL to run several, or \
+             ENCORE_SINGLE_INSTANCE=on (--single-instance) to run just this one"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The database named without its password, for the startup log.
@@ -294,6 +347,16 @@ fn spawn_background(state: &AppState) {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => metrics.run_upkeep(),
+            }
+        }
+    });
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::http::limits::FORGET_EVERY);
+        loop {
+            tokio::select! {
+                _ = s.stop.cancelled() => break,
+                _ = tick.tick() => s.limits.forget_idle(),
             }
         }
     });
@@ -333,17 +396,21 @@ fn spawn_background(state: &AppState) {
                     continue;
                 }
             };
-            // One concert's trouble never stops another's tick.
-            for concert in concerts {
-                let now = clock::now();
-                let ticked = match state.admission(concert, now).await {
-                    Ok((_, adm)) => state.queue.tick(concert, now, &adm).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = ticked {
-                    tracing::debug!(error = %e, %concert, "queue tick failed; retrying");
-                }
-            }
+            // Several lines at once, so a slow one does not hold up the rest; one concert's
+            // trouble never stops another's tick.
+            let state = &state;
+            futures_util::stream::iter(concerts)
+                .for_each_concurrent(TICK_CONCURRENCY, |concert| async move {
+                    let now = clock::now();
+                    let ticked = match state.admission(concert, now).await {
+                        Ok((_, adm)) => state.queue.tick(concert, now, &adm).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = ticked {
+                        tracing::debug!(error = %e, %concert, "queue tick failed; retrying");
+                    }
+                })
+                .await;
         }
     });
 }
@@ -375,7 +442,12 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.request_timeout,
+            serve::deadline,
+        ))
         .layer(axum::middleware::from_fn(crate::http::metrics::track))
+        .layer(axum::middleware::from_fn(crate::http::headers::secure))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(TraceLayer::new_for_http())

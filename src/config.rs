@@ -112,6 +112,83 @@ pub struct Settings {
     /// Seed a few sample concerts with open schedules into an empty database.
     #[arg(long)]
     pub demo: bool,
+    /// `on` or `off`: `off` turns every rate limit below off (tests and benchmarks, which send
+    /// many calls from one address).
+    #[arg(long, env = "ENCORE_RATE_LIMITS", default_value = "on", value_parser = on_off)]
+    pub rate_limits: bool,
+    /// Sign-ups per client address: `N/s`, `N/min` or `N/h`.
+    #[arg(long, env = "ENCORE_RATE_SIGNUPS", default_value = "20/min")]
+    pub rate_signups: Rate,
+    /// Queue joins per client address.
+    #[arg(long, env = "ENCORE_RATE_JOINS", default_value = "60/min")]
+    pub rate_joins: Rate,
+    /// API keys this instance does not know yet, looked up per client address: a guessing
+    /// client is refused before its guesses reach the database.
+    #[arg(long, env = "ENCORE_RATE_BAD_KEYS", default_value = "100/min")]
+    pub rate_bad_keys: Rate,
+    /// Requests per API key.
+    #[arg(long, env = "ENCORE_RATE_PER_KEY", default_value = "50/s")]
+    pub rate_per_key: Rate,
+    /// Comma-separated CIDRs of reverse proxies whose `X-Forwarded-For` is believed; the client
+    /// address is then the last hop not in these ranges. Unset: the socket's address.
+    #[arg(long, env = "ENCORE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// PostgreSQL without `ENCORE_REDIS_URL` keeps the waiting queue in this process, which is
+    /// right for one instance only: start is refused unless this says so.
+    #[arg(long, env = "ENCORE_SINGLE_INSTANCE", default_value = "off", value_parser = on_off,
+          num_args = 0..=1, default_missing_value = "on")]
+    pub single_instance: bool,
+    /// Proof of work on join: leading zero bits of `sha256(challenge + "." + nonce)`, 0 (off)
+    /// to 30. Each step doubles the work: 16 is well under a second in a browser.
+    #[arg(long, env = "ENCORE_QUEUE_POW_BITS", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=30))]
+    pub queue_pow_bits: u8,
+    /// Open client connections at most; past it a connection gets one 503 answer (`/health`
+    /// still answers) and is closed. Lowered at start to fit the process's file limit.
+    #[arg(long, env = "ENCORE_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers, on a new connection or on a kept-alive
+    /// idle one; past it the connection is closed.
+    #[arg(long, env = "ENCORE_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub header_timeout: Duration,
+    /// Longest a request may take before it is answered 503 (the event stream is exempt).
+    #[arg(long, env = "ENCORE_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub request_timeout: Duration,
+    /// On SIGTERM, how long requests in flight may finish before the process exits anyway.
+    #[arg(long, env = "ENCORE_DRAIN_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub drain_timeout: Duration,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err("must be on or off".into()),
+    }
+}
+
+/// A rate limit: `N` calls per second, minute or hour (`20/min`), allowed in a burst and
+/// refilled evenly over the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: std::num::NonZeroU32,
+    pub per: Duration,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not N/s, N/min or N/h with N > 0");
+        let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let count = n.trim().parse().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" => Duration::from_secs(1),
+            "min" | "m" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Rate { count, per })
+    }
 }
 
 /// A setting that must never reach a log: `Debug` prints `Secret(***)`.
@@ -163,5 +240,27 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("very-secret-token"), "{shown}");
         assert!(shown.contains("Secret(***)"));
+    }
+
+    #[test]
+    fn rates_read_per_second_minute_and_hour() {
+        let r: Rate = "20/min".parse().unwrap();
+        assert_eq!((r.count.get(), r.per), (20, Duration::from_secs(60)));
+        assert_eq!("50/s".parse::<Rate>().unwrap().per, Duration::from_secs(1));
+        assert_eq!(
+            "3/h".parse::<Rate>().unwrap().per,
+            Duration::from_secs(3600)
+        );
+        for bad in ["0/s", "x/s", "5", "5/day", "-1/min"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_turn_limits_on_and_trust_no_proxy() {
+        let s = Settings::defaults();
+        assert!(s.rate_limits);
+        assert!(s.trusted_proxies.is_empty());
+        assert!(!s.single_instance);
     }
 }

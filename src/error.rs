@@ -22,6 +22,16 @@ pub enum Error {
     MethodNotAllowed,
     #[error("request body is larger than the 1 MiB limit")]
     PayloadTooLarge,
+    #[error("this call takes a JSON body: Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("too many requests; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error(
+        "this join needs a proof of work: X-Queue-Proof, from GET /concerts/{{concertId}}/queue/challenge"
+    )]
+    ProofRequired,
+    #[error("the proof of work is wrong, used already or expired; get a new challenge")]
+    ProofInvalid,
     #[error("concert not found")]
     ConcertNotFound,
     #[error("schedule not found")]
@@ -88,6 +98,11 @@ pub enum Error {
     QueueUnavailable(String),
     #[error("the database is unavailable")]
     DatabaseUnavailable(String),
+    #[error("{0}")]
+    Overloaded(&'static str),
+    /// A start that cannot go on, said in full: it is logged, never answered.
+    #[error("{0}")]
+    Startup(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -114,6 +129,16 @@ impl Error {
         Self::Internal(err.to_string())
     }
 
+    /// The whole story for the log: the cause a 5xx answer leaves out.
+    pub fn log_detail(&self) -> String {
+        match self {
+            Error::Internal(cause)
+            | Error::DatabaseUnavailable(cause)
+            | Error::QueueUnavailable(cause) => format!("{self}: {cause}"),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         use Error::*;
         match self {
@@ -131,6 +156,10 @@ impl Error {
             | TicketNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ProofRequired => StatusCode::PRECONDITION_REQUIRED,
+            ProofInvalid => StatusCode::FORBIDDEN,
             SeatUnavailable
             | HoldLimitReached
             | TicketLimitReached
@@ -147,8 +176,10 @@ impl Error {
             }
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
-            QueueUnavailable(_) | DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            QueueUnavailable(_) | DatabaseUnavailable(_) | Overloaded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Startup(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -161,6 +192,10 @@ impl Error {
             RouteNotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            RateLimited { .. } => "RATE_LIMITED",
+            ProofRequired => "PROOF_REQUIRED",
+            ProofInvalid => "PROOF_INVALID",
             ConcertNotFound => "CONCERT_NOT_FOUND",
             ScheduleNotFound => "SCHEDULE_NOT_FOUND",
             SeatNotFound => "SEAT_NOT_FOUND",
@@ -192,7 +227,8 @@ impl Error {
             QueueNotActive => "QUEUE_NOT_ACTIVE",
             QueueUnavailable(_) => "QUEUE_UNAVAILABLE",
             DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
-            Internal(_) => "INTERNAL_ERROR",
+            Overloaded(_) => "SERVICE_UNAVAILABLE",
+            Startup(_) | Internal(_) => "INTERNAL_ERROR",
         }
     }
 
@@ -251,13 +287,20 @@ pub fn problem_response(problem: &Problem) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
-            Error::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Error::Internal(cause) | Error::Startup(cause) => {
+                tracing::error!(%cause, "request failed")
+            }
             Error::DatabaseUnavailable(cause) | Error::QueueUnavailable(cause) => {
                 tracing::warn!(%cause, code = self.code(), "backend unavailable")
             }
             _ => {}
         }
-        problem_response(&self.problem())
+        let mut res = problem_response(&self.problem());
+        if let Error::RateLimited { retry_after } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        res
     }
 }
 

@@ -97,7 +97,8 @@ impl<T> Replayable<T> {
 /// Business errors are part of the first answer and replayed; outages are not (a retry should
 /// be able to succeed once the database is back).
 pub fn is_replayable(err: &Error) -> bool {
-    err.status().is_client_error() && !matches!(err, Error::IdempotencyKeyReused)
+    err.status().is_client_error()
+        && !matches!(err, Error::IdempotencyKeyReused | Error::RateLimited { .. })
 }
 
 #[cfg(test)]

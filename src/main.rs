@@ -21,14 +21,14 @@ async fn main() -> std::process::ExitCode {
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
-            tracing::error!(error = %e, "encore could not start");
+            tracing::error!(error = %e.log_detail(), "encore could not start");
             return std::process::ExitCode::FAILURE;
         }
     };
     match app.run_until_stopped(shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "encore stopped with an error");
+            tracing::error!(error = %e.log_detail(), "encore stopped with an error");
             std::process::ExitCode::FAILURE
         }
     }

@@ -5,6 +5,10 @@
 use std::sync::OnceLock;
 
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::Response;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -35,12 +39,13 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 /// Every 4xx and 5xx answer is a problem document: the annotations name only the status and the
 /// codes it can carry (`(status = 409, description = "SEAT_UNAVAILABLE")`), and this gives each
 /// one the `application/problem+json` body. Responses left without a description get the
-/// status's reason phrase.
+/// status's reason phrase. The answers every operation of a kind can give (see
+/// [`common_answers`]) are added here once, rather than on each handler.
 fn problems(doc: &mut utoipa::openapi::OpenApi) {
     let problem = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Problem")))
         .build();
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
         let ops = [
             &mut item.get,
             &mut item.put,
@@ -49,6 +54,7 @@ fn problems(doc: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in ops.into_iter().flatten() {
+            common_answers(path, op);
             for (status, response) in op.responses.responses.iter_mut() {
                 let RefOr::T(response) = response else {
                     continue;
@@ -64,6 +70,81 @@ fn problems(doc: &mut utoipa::openapi::OpenApi) {
                     response.description = reason(status).to_owned();
                 }
             }
+        }
+    }
+}
+
+/// The answers that come from the HTTP layer rather than the handler, stated on every
+/// operation they can reach: 422 for a malformed id in the path or a bad query or header,
+/// 413 and 415 for a request body, 429 (with `Retry-After`) and 503 (the request deadline, the
+/// connection cap) for every API call. Also the `Idempotency-Key` header's form.
+fn common_answers(path: &str, op: &mut Operation) {
+    let mut add = |status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    };
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let in_path = params
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+    let validated = !params.is_empty();
+    let has_body = op.request_body.is_some();
+    if in_path || validated || has_body {
+        add(
+            "422",
+            "VALIDATION_FAILED: a malformed id in the path, or a query, header or body value out of range",
+        );
+    }
+    if has_body {
+        add("413", "PAYLOAD_TOO_LARGE: a body over 1 MiB");
+        add(
+            "415",
+            "UNSUPPORTED_MEDIA_TYPE: the body is not sent as Content-Type: application/json",
+        );
+    }
+    if path.starts_with("/api/") {
+        add(
+            "503",
+            "SERVICE_UNAVAILABLE (the request deadline, the connection cap), DATABASE_UNAVAILABLE or QUEUE_UNAVAILABLE",
+        );
+        let limited = op
+            .responses
+            .responses
+            .entry("429".to_owned())
+            .or_insert_with(|| {
+                RefOr::T(Response::new(
+                    "RATE_LIMITED: too many calls from this address or with this key",
+                ))
+            });
+        if let RefOr::T(r) = limited {
+            r.headers.insert(
+                "Retry-After".into(),
+                RefOr::T(Header::new(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                )),
+            );
+        }
+    }
+    for param in op.parameters.iter_mut().flatten() {
+        if let RefOr::T(p) = param
+            && p.name == "Idempotency-Key"
+        {
+            p.description = Some(
+                "1 to 255 visible ASCII characters; the same key with the same body replays the first answer"
+                    .into(),
+            );
+            p.schema = Some(RefOr::T(Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$"))
+                    .build(),
+            )));
         }
     }
 }

@@ -52,7 +52,13 @@ fn file(path: &str, headers: &HeaderMap) -> Response {
     if fresh {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
-    let content_type = [(header::CONTENT_TYPE, content_type(path))];
+    let content_type = [
+        (header::CONTENT_TYPE, content_type(path)),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::http::headers::WEB_CSP),
+        ),
+    ];
     (cache, content_type, found.data).into_response()
 }
 

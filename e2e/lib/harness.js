@@ -49,6 +49,7 @@ export async function startServer(env = {}) {
       ENCORE_LISTEN: `127.0.0.1:${port}`,
       ENCORE_DATABASE_URL: `sqlite://${dir}/e2e.db`,
       ENCORE_ADMIN_TOKEN: ADMIN_TOKEN,
+      ENCORE_RATE_LIMITS: 'off',
       RUST_LOG: process.env.RUST_LOG || 'info',
       ...env,
     },

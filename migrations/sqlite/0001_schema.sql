@@ -182,6 +182,16 @@ CREATE TABLE idempotency_keys (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, scope, key)
 );
+-- Keys are kept a day; the sweeper forgets older ones in batches through this index.
+CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+
+-- Proof-of-work challenges already used to join (src/queue/proof.rs), until they expire: a
+-- challenge works once, on every instance.
+CREATE TABLE spent_proofs (
+    id BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX spent_proofs_expires_at ON spent_proofs (expires_at);
 
 CREATE TABLE secrets (
     name TEXT PRIMARY KEY,

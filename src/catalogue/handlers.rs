@@ -41,13 +41,29 @@ pub struct Items<T> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewConcert {
-    /// 1 to 200 characters.
+    /// 1 to 200 characters, not blank, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub title: String,
-    /// 1 to 200 characters.
+    /// 1 to 200 characters, not blank, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub performer: String,
-    /// Up to 200 characters.
+    /// 1 to 200 characters, not blank, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub venue: Option<String>,
     /// RFC 3339: when the sale opens (joins before it are PRE_QUEUE, drawn at this time).
+    #[schema(format = DateTime)]
     pub on_sale_at: Option<String>,
     /// 1 to 10 refund fee tiers: untilHoursBefore 0 to 87600, feePercent 0 to 100. Absent:
     /// free until 24 hours before the start, then closed.
@@ -62,7 +78,7 @@ pub struct NewConcert {
 pub struct ConcertPatch {
     /// RFC 3339, or null.
     #[serde(default, deserialize_with = "some_or_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub on_sale_at: Option<Option<String>>,
     /// 1 to 10 tiers as in `POST /admin/concerts`, or null (free until 24 hours before the
     /// start, then closed).

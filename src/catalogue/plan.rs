@@ -32,8 +32,10 @@ pub const MAIN: &str = "MAIN";
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// 1 to 50 grades; codes unique.
+    #[schema(min_items = 1, max_items = 50)]
     pub grades: Vec<GradeSpec>,
     /// 1 to 1,000 sections in plan order (front first); codes unique. 1 to 70,000 places in all.
+    #[schema(min_items = 1, max_items = 1000)]
     pub sections: Vec<SectionSpec>,
 }
 
@@ -65,6 +67,7 @@ pub struct SectionSpec {
     pub grade: String,
     /// Seated: 1 to 1,000 rows in order (front first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1, max_items = 1000)]
     pub rows: Option<Vec<RowSpec>>,
     /// Standing: the number of places, 1 to 70,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -23,10 +23,13 @@ use crate::http::extract::{Json, Path};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSchedule {
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// RFC 3339; before `bookingClosesAt`.
+    #[schema(format = DateTime)]
     pub booking_opens_at: String,
     /// RFC 3339; not after `startsAt`.
+    #[schema(format = DateTime)]
     pub booking_closes_at: String,
     /// Without a plan: 1 to 2000 seats (default 50).
     #[schema(minimum = 1, maximum = 2000)]

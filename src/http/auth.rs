@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::Error;
+use crate::http::limits::ClientAddr;
 use crate::users::User;
 
 /// A fresh API key (256 random bits) and the hash that is stored in its place.
@@ -47,10 +48,12 @@ impl FromRequestParts<AppState> for AuthUser {
         let hash = hash_key(key);
         // Users are never deleted and keys never rotate, so a hit can be trusted; a miss asks
         // the database. This keeps the hot queue calls off the database.
-        if let Some(id) = state.auth_cache.get(&hash) {
-            return Ok(AuthUser(id));
-        }
-        Ok(AuthUser(lookup(state, hash).await?.id))
+        let id = match state.auth_cache.get(&hash) {
+            Some(id) => id,
+            None => lookup(parts, state, hash).await?.id,
+        };
+        state.limits.per_key(id)?;
+        Ok(AuthUser(id))
     }
 }
 
@@ -64,12 +67,29 @@ impl FromRequestParts<AppState> for AuthUserRecord {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let key = bearer(parts).ok_or(Error::Unauthorized)?;
-        Ok(AuthUserRecord(lookup(state, hash_key(key)).await?))
+        let hash = hash_key(key);
+        let user = match state.auth_cache.get(&hash) {
+            // A key known to be good: read the record without counting a key lookup.
+            Some(id) => state
+                .store
+                .user_by_key_hash(&hash)
+                .await?
+                .filter(|u| u.id == id)
+                .ok_or(Error::Unauthorized)?,
+            None => lookup(parts, state, hash).await?,
+        };
+        state.limits.per_key(user.id)?;
+        Ok(AuthUserRecord(user))
     }
 }
 
-/// The user behind a key hash, from the database; remembered for the calls that follow.
-async fn lookup(state: &AppState, hash: [u8; 32]) -> Result<User, Error> {
+/// The user behind a key hash this instance does not know, from the database; remembered for
+/// the calls that follow. Each such lookup counts against the client address's limit of
+/// unknown keys, so a client guessing keys is refused before its guesses reach the database.
+async fn lookup(parts: &Parts, state: &AppState, hash: [u8; 32]) -> Result<User, Error> {
+    state
+        .limits
+        .key_lookup(ClientAddr::from_parts(parts, &state.limits))?;
     let user = state
         .store
         .user_by_key_hash(&hash)

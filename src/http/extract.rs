@@ -9,14 +9,36 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 
-/// A JSON body. Parsed whatever the `Content-Type` says, because clients forget it; a body over
-/// the limit is 413, anything unparseable or of the wrong shape is 422 `VALIDATION_FAILED`.
+/// A JSON body, with `Content-Type: application/json` (or `application/…+json`): anything else
+/// is 415, so a cross-site form (`text/plain`, form encodings), which a browser sends without
+/// asking, cannot reach a handler. A body over the limit is 413, anything unparseable or of the
+/// wrong shape is 422 `VALIDATION_FAILED`.
 pub struct Json<T>(pub T);
+
+/// Whether the request says its body is JSON.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        if !is_json(req.headers()) {
+            return Err(Error::UnsupportedMediaType);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge

@@ -21,20 +21,41 @@ struct Series {
 /// Registered series by (method, status), then route template. Looking a handle up here is a
 /// read lock and two hash lookups with no allocation, where `counter!` with owned labels would
 /// build and hash a new key on every request (a measurable share of the cheapest calls).
-type Registry = RwLock<HashMap<(Method, u16), HashMap<Box<str>, Series>>>;
+type Registry = RwLock<HashMap<(&'static str, u16), HashMap<Box<str>, Series>>>;
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::default)
 }
 
+/// The method as a label: the standard ones by name, any other string `OTHER`, since a client
+/// may send any token as a method and each would otherwise become a series kept for ever.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|m| *m == method)
+        .map_or("OTHER", |m| m.as_str())
+}
+
 fn series(method: &Method, status: u16, route: &str) -> Series {
-    let key = (method.clone(), status);
+    let method = method_label(method);
+    let key = (method, status);
     if let Some(s) = registry().read().get(&key).and_then(|m| m.get(route)) {
         return s.clone();
     }
     let labels = [
-        ("method", method.as_str().to_owned()),
+        ("method", method.to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];

@@ -1,11 +1,14 @@
 //! `GET /queue/events?token=…`: the ticket as Server-Sent Events, pushed when it changes.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use parking_lot::Mutex;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -22,6 +25,48 @@ pub struct EventsQuery {
     pub token: Option<String>,
 }
 
+/// Open streams one ticket may have on one instance: a few tabs, not a flood.
+pub const STREAMS_PER_TICKET: u32 = 3;
+
+/// Open event streams per queue token on this instance. An entry lives while its ticket has a
+/// stream open, so the map holds no more than the streams themselves.
+#[derive(Default)]
+pub struct StreamSlots(Arc<Mutex<HashMap<Box<str>, u32>>>);
+
+/// One open stream's place; given back when the stream ends or its client goes.
+pub struct StreamSlot {
+    slots: Arc<Mutex<HashMap<Box<str>, u32>>>,
+    token: Box<str>,
+}
+
+impl StreamSlots {
+    /// A place for one more stream of `token`, or `RATE_LIMITED` past [`STREAMS_PER_TICKET`].
+    pub fn open(&self, token: &str) -> Result<StreamSlot> {
+        let mut slots = self.0.lock();
+        let open = slots.entry(token.into()).or_default();
+        if *open >= STREAMS_PER_TICKET {
+            return Err(Error::RateLimited { retry_after: 5 });
+        }
+        *open += 1;
+        Ok(StreamSlot {
+            slots: self.0.clone(),
+            token: token.into(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut slots = self.slots.lock();
+        if let Some(open) = slots.get_mut(&self.token) {
+            *open -= 1;
+            if *open == 0 {
+                slots.remove(&self.token);
+            }
+        }
+    }
+}
+
 /// Coalesces bursts of changes (a refill admits many at once) into one event per stream.
 const MIN_GAP: Duration = Duration::from_millis(100);
 
@@ -31,7 +76,8 @@ const MIN_GAP: Duration = Duration::from_millis(100);
                    ACTIVE, EXPIRED or SOLD_OUT.",
     params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = Ticket),
-              (status = 401), (status = 410)))]
+              (status = 401), (status = 410),
+              (status = 429, description = "RATE_LIMITED: this ticket already has 3 streams open")))]
 pub async fn events(
     State(state): State<AppState>,
     Query(q): Query<EventsQuery>,
@@ -40,6 +86,7 @@ pub async fn events(
         .token
         .filter(|t| !t.is_empty())
         .ok_or(Error::QueueTokenRequired)?;
+    let slot = state.streams.open(&token)?;
     let first = poll_ticket(&state, &token).await?;
     let mut changes = state.queue.changes(first.concert_id);
     let mut policy = state.controls.changes(first.concert_id);
@@ -50,6 +97,8 @@ pub async fn events(
     // Heartbeats well inside the idle timeout keep a streaming waiter in line.
     let heartbeat = (state.settings.queue_idle_timeout / 3).min(Duration::from_secs(15));
     let stream = async_stream::stream! {
+        // Held for as long as the stream lives, dropped with it when the client goes.
+        let _slot = slot;
         let mut last = first.clone();
         yield Ok(event(&first));
         while matches!(last.status, TicketStatus::Waiting | TicketStatus::PreQueue) {

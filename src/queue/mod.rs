@@ -16,6 +16,7 @@ pub mod line;
 #[cfg(test)]
 mod line_model;
 pub mod notify;
+pub mod proof;
 pub mod rate;
 pub mod redis;
 

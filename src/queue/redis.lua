@@ -26,16 +26,21 @@ local budget = tonumber(ARGV[5])
 local per_minute = tonumber(ARGV[8])
 local BUCKET = 60000
 
+-- Takes a ticket out of every structure of its line; 1 if it was anywhere. Each structure is
+-- cleaned on its own: a ticket left half-removed (its owner entry evicted, or a script cut
+-- short) must still leave `active`, or it would hold a slot under the cap for ever.
 local function remove(id)
-  local user = redis.call('HGET', KEYS[4], id)
-  if not user then return 0 end
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
+  local gone = redis.call('ZREM', KEYS[1], id) + redis.call('ZREM', KEYS[2], id)
+    + redis.call('ZREM', KEYS[7], id)
   redis.call('ZREM', KEYS[3], id)
-  redis.call('ZREM', KEYS[7], id)
-  redis.call('HDEL', KEYS[4], id)
-  if redis.call('HGET', KEYS[5], user) == id then redis.call('HDEL', KEYS[5], user) end
-  return 1
+  local user = redis.call('HGET', KEYS[4], id)
+  if user then
+    redis.call('HDEL', KEYS[4], id)
+    if redis.call('HGET', KEYS[5], user) == id then redis.call('HDEL', KEYS[5], user) end
+    gone = 1
+  end
+  if gone > 0 then return 1 end
+  return 0
 end
 
 local function record_admissions(n)

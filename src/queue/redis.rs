@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,6 +40,7 @@ struct Scripts {
     leave: Script,
     finish: Script,
     maintain: Script,
+    forget: Script,
     draw: Script,
 }
 
@@ -66,6 +67,13 @@ impl Scripts {
                 local pre = ARGV[9] == 'pre' and not redis.call('HGET', KEYS[6], 'drawn')
                 for i = 10, #ARGV, 2 do
                   local id = redis.call('HGET', KEYS[5], ARGV[i])
+                  -- A ticket whose owner entry is gone or that is in no line is no ticket: drop
+                  -- the leftovers and give the user a new one.
+                  if id and (redis.call('HGET', KEYS[4], id) ~= ARGV[i] or code_of(id) == 0) then
+                    remove(id)
+                    redis.call('HDEL', KEYS[5], ARGV[i])
+                    id = nil
+                  end
                   local position = nil
                   if not id then
                     id, added = ARGV[i + 1], true
@@ -109,7 +117,11 @@ impl Scripts {
                   local code = code_of(id)
                   if kind == 'b' and code > 0 then redis.call('ZADD', KEYS[3], 'XX', ARGV[1], id) end
                   local owner = ''
-                  if kind == 'g' and code ~= 0 then owner = redis.call('HGET', KEYS[4], id) or '' end
+                  if kind == 'g' and code ~= 0 then
+                    owner = redis.call('HGET', KEYS[4], id)
+                    -- A ticket nobody owns any more lets nobody in: it is gone.
+                    if not owner then remove(id); code, owner = 0, '' end
+                  end
                   out[n + 1], out[n + 2] = code, owner
                   n = n + 2
                 end
@@ -129,7 +141,23 @@ impl Scripts {
                 maintain()
                 if gone == 1 then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
                 return gone"#),
-            maintain: s("if maintain() then return 1 else return 0 end"),
+            // Answers 2 when the line is empty afterwards (nobody waiting, admitted or in the pre-queue), so the
+            // tick can let the registry forget it.
+            maintain: s(r#"
+                local changed = maintain()
+                if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+                    + redis.call('ZCARD', KEYS[7]) == 0 then return 2 end
+                if changed then return 1 else return 0 end"#),
+            // KEYS[1] the registry; ARGV 1 concert, 2 the latest registration time that may go.
+            // Atomic with registrations: a line registered again meanwhile stays.
+            forget: Script::new(
+                r#"local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+                   if at and tonumber(at) <= tonumber(ARGV[2]) then
+                     redis.call('ZREM', KEYS[1], ARGV[1])
+                     return 1
+                   end
+                   return 0"#,
+            ),
             // ARGV 9.. the pre-queue in drawn order, as the caller computed it from the seed.
             // Once only: an answer of 0 means it was drawn already. When the pre-queue is not
             // exactly the tickets given (one joined or left meanwhile), nothing happens and -1
@@ -166,11 +194,23 @@ struct KeyNames {
     concert: String,
 }
 
-/// What this instance keeps per concert: key names built once, whether the concert is in the
-/// registry yet, the batchers that answer its polls and joins, and the heartbeats it sent.
+/// How often an instance that takes joins for a concert puts it in the registry again. Joins
+/// keep a line's registration this fresh, so the tick never forgets a line someone just joined.
+const REGISTER_EVERY: Millis = 10_000;
+/// How long an empty line stays in the registry after its last registration; far longer than
+/// `REGISTER_EVERY`, and longer than any clock skew between instances.
+const FORGET_AFTER: Millis = 120_000;
+/// A concert this instance has not been asked about for this long gives up its batchers; the
+/// next call starts them again.
+const LOCAL_IDLE: Millis = 300_000;
+
+/// What this instance keeps per concert: key names built once, when it last registered the
+/// concert, the batchers that answer its polls and joins, the heartbeats it sent, and when it
+/// was last asked about it.
 struct ConcertState {
     names: Arc<KeyNames>,
-    registered: AtomicBool,
+    registered_at: AtomicI64,
+    used_at: AtomicI64,
     /// The pre-queue is known drawn: no call needs to make sure of it again.
     drawn: AtomicBool,
     views: mpsc::Sender<Pending>,
@@ -397,6 +437,7 @@ impl RedisQueue {
         .await
         .map_err(unavailable)?
         .map_err(unavailable)?;
+        check_eviction(&mut conn.clone()).await?;
         let notifier = Arc::new(Notifier::default());
         let channel: Arc<str> = format!("{prefix}:queue-events").into();
         spawn_subscriber(client, channel.to_string(), notifier.clone());
@@ -414,19 +455,24 @@ impl RedisQueue {
         })
     }
 
+    fn names(&self, concert: Uuid) -> KeyNames {
+        let base = format!("{}:q:{{{concert}}}", self.prefix);
+        KeyNames {
+            keys: [
+                "waiting", "active", "seen", "owners", "users", "meta", "pre", "drawn",
+            ]
+            .map(|k| format!("{base}:{k}")),
+            concert: concert.to_string(),
+        }
+    }
+
     fn concert(&self, concert: Uuid) -> Arc<ConcertState> {
-        self.concerts
+        let state = self
+            .concerts
             .lock()
             .entry(concert)
             .or_insert_with(|| {
-                let base = format!("{}:q:{{{concert}}}", self.prefix);
-                let names = Arc::new(KeyNames {
-                    keys: [
-                        "waiting", "active", "seen", "owners", "users", "meta", "pre", "drawn",
-                    ]
-                    .map(|k| format!("{base}:{k}")),
-                    concert: concert.to_string(),
-                });
+                let names = Arc::new(self.names(concert));
                 let (views, rx) = mpsc::channel(4 * MAX_BATCH);
                 tokio::spawn(batcher(
                     self.ctx.clone(),
@@ -445,18 +491,65 @@ impl RedisQueue {
                 ));
                 Arc::new(ConcertState {
                     names,
-                    registered: AtomicBool::new(false),
+                    registered_at: AtomicI64::new(0),
+                    used_at: AtomicI64::new(clock::now()),
                     drawn: AtomicBool::new(false),
                     views,
                     joins,
                     beats: Beats::new(self.ctx.config.idle_timeout),
                 })
             })
-            .clone()
+            .clone();
+        // Written at most once a second, so a crowd's calls do not all write one cache line.
+        let now = clock::now();
+        if now - state.used_at.load(Ordering::Relaxed) > 1000 {
+            state.used_at.store(now, Ordering::Relaxed);
+        }
+        state
     }
 
+    /// The concerts whose lines every instance's tick maintains: a sorted set scored by the
+    /// time each was last registered by a join.
     fn registry(&self) -> String {
-        format!("{}:concerts", self.prefix)
+        format!("{}:lines", self.prefix)
+    }
+
+    /// The registry's concerts.
+    async fn registered(&self) -> Result<Vec<Uuid>> {
+        let mut conn = self.ctx.conn.clone();
+        let ids: Vec<String> = tokio::time::timeout(TIMEOUT, conn.zrange(self.registry(), 0, -1))
+            .await
+            .map_err(unavailable)?
+            .map_err(unavailable)?;
+        Ok(ids.iter().filter_map(|c| Uuid::parse_str(c).ok()).collect())
+    }
+
+    /// The key names of a concert's line: this instance's own if it has them, else built for
+    /// the call, so maintaining a line adds no state here.
+    fn names_of(&self, concert: Uuid) -> Arc<KeyNames> {
+        match self.concerts.lock().get(&concert) {
+            Some(state) => state.names.clone(),
+            None => Arc::new(self.names(concert)),
+        }
+    }
+
+    /// Forgets an empty line unless a join registered it within `FORGET_AFTER`; atomic with
+    /// registrations, so a line joined meanwhile stays.
+    async fn forget_if_stale(&self, concert: Uuid, now: Millis) -> Result<()> {
+        let mut conn = self.ctx.conn.clone();
+        let _: i64 = tokio::time::timeout(
+            TIMEOUT,
+            self.scripts
+                .forget
+                .key(self.registry())
+                .arg(concert.to_string())
+                .arg(now - FORGET_AFTER)
+                .invoke_async(&mut conn),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn run<T: redis::FromRedisValue>(
@@ -559,6 +652,44 @@ async fn batched(
     .map_err(unavailable)?
 }
 
+/// Refuses a Redis that may evict the lines' keys under memory pressure: an evicted `owners` or
+/// `active` would corrupt a line (a slot held for ever, a fan let in twice). A Redis whose
+/// `CONFIG` is disabled (some managed services) cannot be asked; that is logged.
+async fn check_eviction(conn: &mut ConnectionManager) -> Result<()> {
+    let answer: redis::RedisResult<Vec<String>> = tokio::time::timeout(
+        TIMEOUT,
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(conn),
+    )
+    .await
+    .map_err(unavailable)?;
+    match answer.as_deref() {
+        Ok([_, policy]) => eviction_policy_ok(policy),
+        _ => {
+            tracing::warn!(
+                "could not read Redis' maxmemory-policy; it must be noeviction, or Redis may drop \
+                 queue keys when full"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `noeviction` is what encore needs. `volatile-*` policies evict only keys with a TTL, and
+/// encore sets none, so they are safe too; `allkeys-*` would drop queue keys.
+fn eviction_policy_ok(policy: &str) -> Result<()> {
+    if policy == "noeviction" || policy.starts_with("volatile-") {
+        return Ok(());
+    }
+    Err(Error::Startup(format!(
+        "Redis' maxmemory-policy is {policy}: when full it would evict waiting-queue keys and \
+         corrupt the lines; set maxmemory-policy noeviction (CONFIG SET maxmemory-policy \
+         noeviction, and in redis.conf)"
+    )))
+}
+
 /// Wakes local SSE streams when any instance changes a line; reconnects by itself.
 fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifier>) {
     tokio::spawn(async move {
@@ -606,12 +737,21 @@ impl Queue for RedisQueue {
             None => (id, true),
             Some(old) => (old, false),
         };
-        // The registry lets every instance's tick find the line; once per concert is enough.
-        if !state.registered.load(Ordering::Relaxed) {
+        // The registry lets every instance's tick find the line. Registered again every
+        // `REGISTER_EVERY` while joins come, so a line in use is never forgotten; `GT` keeps
+        // the latest time when instances race.
+        if now - state.registered_at.load(Ordering::Relaxed) >= REGISTER_EVERY {
             let mut conn = self.ctx.conn.clone();
-            let added: redis::RedisResult<()> =
-                conn.sadd(self.registry(), concert_id.to_string()).await;
-            state.registered.store(added.is_ok(), Ordering::Relaxed);
+            let added: redis::RedisResult<i64> = redis::cmd("ZADD")
+                .arg(self.registry())
+                .arg("GT")
+                .arg(now)
+                .arg(concert_id.to_string())
+                .query_async(&mut conn)
+                .await;
+            if added.is_ok() {
+                state.registered_at.store(now, Ordering::Relaxed);
+            }
         }
         let standing = a.standing()?;
         let token = self.codec.encode(concert_id, id);
@@ -672,23 +812,29 @@ impl Queue for RedisQueue {
         Ok(())
     }
 
+    /// Maintains one line without taking a place in this instance's per-concert state (every
+    /// instance ticks every line); an empty line may leave the registry.
     async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()> {
-        let _: i64 = self
-            .run(&self.scripts.maintain, concert_id, now, adm, &[])
+        self.ready(concert_id, now, adm).await?;
+        let names = self.names_of(concert_id);
+        let state: i64 = self
+            .ctx
+            .run(&self.scripts.maintain, &names, now, adm, &[])
             .await?;
+        if state == 2 {
+            self.forget_if_stale(concert_id, now).await?;
+        }
         Ok(())
     }
 
+    /// The registered lines. Called once per tick, it also ends this instance's per-concert
+    /// state (and so the batcher tasks) of concerts nobody asked it about for a while.
     async fn concerts(&self) -> Result<Vec<Uuid>> {
-        let mut conn = self.ctx.conn.clone();
-        let concerts: Vec<String> = tokio::time::timeout(TIMEOUT, conn.smembers(self.registry()))
-            .await
-            .map_err(unavailable)?
-            .map_err(unavailable)?;
-        Ok(concerts
-            .iter()
-            .filter_map(|c| Uuid::parse_str(c).ok())
-            .collect())
+        let now = clock::now();
+        self.concerts.lock().retain(|_, state| {
+            Arc::strong_count(state) > 1 || now - state.used_at.load(Ordering::Relaxed) < LOCAL_IDLE
+        });
+        self.registered().await
     }
 
     async fn draw_list(&self, concert_id: Uuid) -> Result<(bool, Vec<TicketId>)> {
@@ -721,7 +867,7 @@ impl Queue for RedisQueue {
     }
 
     async fn size(&self, concert_id: Uuid, now: Millis) -> Result<QueueSize> {
-        let names = self.concert(concert_id).names.clone();
+        let names = self.names_of(concert_id);
         let mut conn = self.ctx.conn.clone();
         let (waiting, active, rate): (u64, u64, Vec<Value>) = tokio::time::timeout(
             TIMEOUT,
@@ -754,5 +900,23 @@ impl Queue for RedisQueue {
     /// Redis keeps the lines; nothing to save.
     async fn shutdown(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_redis_that_keeps_our_keys_is_accepted() {
+        assert!(eviction_policy_ok("noeviction").is_ok());
+        assert!(eviction_policy_ok("volatile-lru").is_ok());
+        for evicting in ["allkeys-lru", "allkeys-lfu", "allkeys-random"] {
+            let err = eviction_policy_ok(evicting).unwrap_err().to_string();
+            assert!(
+                err.contains(evicting) && err.contains("noeviction"),
+                "{err}"
+            );
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The background sweeper: writes down what answers already show (lapsed holds are EXPIRED).
+//! The background sweeper: writes down what answers already show (lapsed holds are EXPIRED), and
+//! forgets idempotency keys older than a day and expired proof-of-work challenges.
 //!
 //! Its statements are conditional updates, so several instances sweeping at once each change a
 //! row at most once between them; nothing is double-processed and nothing waits on it.
@@ -8,10 +9,15 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::ReservationStore;
 use crate::clock;
+use crate::idempotency::KEEP_MS;
+use crate::store::Store;
 
-pub fn spawn(store: Arc<dyn ReservationStore>, every: Duration, stop: CancellationToken) {
+/// Most idempotency keys forgotten per sweep: a day's keys go in small statements that never
+/// hold the writer for long, however many pile up.
+const KEYS_PER_SWEEP: i64 = 1000;
+
+pub fn spawn(store: Arc<dyn Store>, every: Duration, stop: CancellationToken) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -20,13 +26,24 @@ pub fn spawn(store: Arc<dyn ReservationStore>, every: Duration, stop: Cancellati
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            match store.expire_holds(clock::now()).await {
+            let now = clock::now();
+            match store.expire_holds(now).await {
                 Ok(0) => {}
                 Ok(n) => {
                     metrics::counter!("encore_holds_expired_total").increment(n);
                     tracing::debug!(expired = n, "swept lapsed holds");
                 }
                 Err(e) => tracing::warn!(error = %e, "hold sweep failed; retrying next tick"),
+            }
+            // Its own statement, outside the hold sweep's transaction, so it never lengthens it.
+            if let Err(e) = store
+                .forget_idempotency_keys(now - KEEP_MS, KEYS_PER_SWEEP)
+                .await
+            {
+                tracing::warn!(error = %e, "forgetting old idempotency keys failed; retrying");
+            }
+            if let Err(e) = store.forget_spent_proofs(now).await {
+                tracing::warn!(error = %e, "forgetting expired proofs of work failed; retrying");
             }
         }
     });

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::cancellations::CancellationStore;
 use crate::catalogue::CatalogueStore;
+use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::payments::PaymentStore;
@@ -22,7 +23,8 @@ use crate::users::UserStore;
 use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
 
-/// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot.
+/// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot, the
+/// forgetting of old idempotency keys.
 #[async_trait]
 pub trait SystemStore: Send + Sync {
     async fn ping(&self) -> Result<()>;
@@ -31,6 +33,12 @@ pub trait SystemStore: Send + Sync {
     async fn save_queue_snapshot(&self, json: &str) -> Result<()>;
     /// The snapshot saved by the last graceful shutdown, removed so it is used once.
     async fn take_queue_snapshot(&self) -> Result<Option<String>>;
+    /// Deletes at most `at_most` idempotency keys created before `before`; how many went.
+    async fn forget_idempotency_keys(&self, before: Millis, at_most: i64) -> Result<u64>;
+    /// Records a proof-of-work challenge as spent until `expires_at`; false if it was already.
+    async fn spend_proof(&self, id: &[u8; 32], expires_at: Millis) -> Result<bool>;
+    /// Forgets spent challenges that have expired (they fail on their expiry anyway).
+    async fn forget_spent_proofs(&self, now: Millis) -> Result<u64>;
     /// No concert exists yet (the demo seeds only then).
     async fn is_empty(&self) -> Result<bool>;
 }
@@ -76,7 +84,7 @@ pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>> {
             postgres::connect(url, settings.db_pool_size, settings.db_statement_timeout).await?,
         ))
     } else {
-        Err(Error::internal(format!(
+        Err(Error::Startup(format!(
             "ENCORE_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}"
         )))
     }

@@ -13,6 +13,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::{AuthUserRecord, new_api_key};
 use crate::http::extract::Json;
+use crate::http::limits::ClientAddr;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,7 +25,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not blank, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 
@@ -49,12 +55,15 @@ pub fn parse_name(name: &str) -> Result<String> {
 }
 
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = CreatedUser), (status = 422)))]
+    responses((status = 201, body = CreatedUser), (status = 415), (status = 422),
+              (status = 429, description = "RATE_LIMITED: too many sign-ups from this address")))]
 pub async fn create_user(
     State(state): State<AppState>,
+    client: ClientAddr,
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, JsonOut<CreatedUser>)> {
     let name = parse_name(&body.name)?;
+    state.limits.signup(client)?;
     let (api_key, hash) = new_api_key();
     let user = User {
         id: Uuid::now_v7(),

@@ -33,7 +33,8 @@ pub async fn wallet(State(state): State<AppState>, user: AuthUser) -> Result<Jso
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCharge {
-    /// Whole won, 1 to ENCORE_MAX_CHARGE (default 10,000,000).
+    /// Whole won, 1 to ENCORE_MAX_CHARGE (default 10,000,000; over it is 422).
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
 }
 

@@ -93,6 +93,17 @@ impl TestDb {
         s.redis_prefix = self.redis_prefix.clone();
         s.admin_token = Some(ADMIN.into());
         s.sweep_interval = Duration::from_millis(200);
+        // Tests sign many fans up from one address; `abuse.rs` turns the limits on.
+        s.rate_limits = false;
+        s
+    }
+}
+
+impl TestDb {
+    /// [`TestDb::settings`] changed by `tweak`.
+    pub fn settings_with(&self, tweak: impl FnOnce(&mut Settings)) -> Settings {
+        let mut s = self.settings();
+        tweak(&mut s);
         s
     }
 }
@@ -342,6 +353,54 @@ impl TestApp {
                 .await
                 .unwrap();
             sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+        }
+    }
+
+    /// Runs one statement straight on the app's database, for states the API cannot make.
+    pub async fn db_exec(&self, sql: &str) {
+        use sqlx::Connection;
+        if self.db.is_postgres() {
+            let mut c = sqlx::PgConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+
+    /// The query plan of `sql` on the app's database, as one text.
+    /// PostgreSQL is told to avoid sequential scans, so the plan shows whether an index serves
+    /// the statement at all rather than what is cheapest on a tiny table.
+    pub async fn db_plan(&self, sql: &str) -> String {
+        use sqlx::{Connection, Row};
+        if self.db.is_postgres() {
+            let mut c = sqlx::PgConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let sql = format!("EXPLAIN {sql}");
+            let rows = sqlx::query(&sql).fetch_all(&mut c).await.unwrap();
+            rows.iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.db.database_url)
+                .await
+                .unwrap();
+            let sql = format!("EXPLAIN QUERY PLAN {sql}");
+            let rows = sqlx::query(&sql).fetch_all(&mut c).await.unwrap();
+            rows.iter()
+                .map(|r| r.get::<String, _>(3))
+                .collect::<Vec<_>>()
+                .join("\n")
         }
     }
 

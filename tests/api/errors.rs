@@ -40,7 +40,10 @@ async fn malformed_bodies_are_validation_problems_and_change_nothing() {
 async fn oversized_bodies_are_413() {
     let app = spawn().await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let r = app.send(app.req(Method::POST, "users").body(big)).await;
+    let rb = app
+        .req(Method::POST, "users")
+        .header("content-type", "application/json");
+    let r = app.send(rb.body(big)).await;
     assert_eq!((r.status, r.code()), (413, "PAYLOAD_TOO_LARGE"));
 }
 
@@ -158,4 +161,61 @@ async fn openapi_describes_every_contract_path() {
     ] {
         assert!(text.contains(code), "{code} is documented");
     }
+}
+
+#[tokio::test]
+async fn openapi_states_what_the_server_enforces() {
+    let app = spawn().await;
+    let doc = app.get("/openapi.json", None, None).await.body;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let answers = &op["responses"];
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let what = format!("{method} {path}");
+            if params.iter().any(|p| p["in"] == "path") {
+                assert!(
+                    answers.get("422").is_some(),
+                    "{what}: a malformed id is 422"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert!(answers.get("415").is_some(), "{what}: 415");
+                assert!(answers.get("413").is_some(), "{what}: 413");
+            }
+            if path.starts_with("/api/") {
+                let limited = &answers["429"];
+                assert!(
+                    limited["headers"].get("Retry-After").is_some(),
+                    "{what}: 429"
+                );
+                assert!(answers.get("503").is_some(), "{what}: 503");
+            }
+            for p in &params {
+                match p["name"].as_str().unwrap() {
+                    "limit" => {
+                        assert_eq!(
+                            (&p["schema"]["minimum"], &p["schema"]["maximum"]),
+                            (&json!(1), &json!(200)),
+                            "{what}"
+                        );
+                    }
+                    "Idempotency-Key" => {
+                        assert_eq!(p["schema"]["maxLength"], 255, "{what}");
+                        assert_eq!(p["schema"]["pattern"], "^[!-~]+$", "{what}");
+                    }
+                    _ => {}
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["NewUser"]["properties"]["name"]["maxLength"], 100);
+    assert_eq!(schemas["NewCharge"]["properties"]["amount"]["minimum"], 1);
+    assert_eq!(
+        schemas["NewConcert"]["properties"]["title"]["maxLength"],
+        200
+    );
 }

@@ -3,15 +3,18 @@
 //! PostgreSQL + Redis as ignored; `ENCORE_TEST_BACKEND=postgres cargo test -- --include-ignored`
 //! runs the same tests on PostgreSQL + Redis, and those too.
 
+mod abuse;
 mod cancellations;
 mod catalogue;
 mod common;
+mod connections;
 mod errors;
 mod onsale;
 mod payments;
 mod plans;
 mod proxy;
 mod queue;
+mod queue_repair;
 mod refunds;
 mod reservations;
 mod restart;
@@ -21,3 +24,4 @@ mod users;
 mod venues;
 mod waitlist;
 mod wallet;
+mod web;

@@ -29,6 +29,7 @@ pub async fn start(db: impl Into<std::sync::Arc<TestDb>>, extra: &[(&str, &str)]
         .env("ENCORE_DATABASE_URL", &db.database_url)
         .env("ENCORE_REDIS_PREFIX", &db.redis_prefix)
         .env("ENCORE_ADMIN_TOKEN", ADMIN)
+        .env("ENCORE_RATE_LIMITS", "off")
         .env_remove("ENCORE_REDIS_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

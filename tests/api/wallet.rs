@@ -1,5 +1,7 @@
 //! The wallet: charges, the cap, idempotency, and balance == ledger under concurrency.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -152,4 +154,28 @@ async fn concurrent_repeats_of_one_key_charge_once() {
         app.get("wallet", Some(&user), None).await.body["balance"],
         700
     );
+}
+
+#[tokio::test]
+async fn idempotency_keys_older_than_a_day_are_forgotten_through_an_index() {
+    let app = spawn().await;
+    let user = app.user().await;
+    let rb = with(app.req(Method::POST, "wallet/charges"), Some(&user), None)
+        .header("Idempotency-Key", "old-key")
+        .json(&json!({"amount": 1000}));
+    assert_eq!(app.send(rb).await.status, 200);
+    let count = "SELECT CAST(COUNT(*) AS TEXT) FROM idempotency_keys";
+    assert_eq!(app.db_text(count).await, "1");
+    app.db_exec("UPDATE idempotency_keys SET created_at = 1")
+        .await;
+    let gone = eventually(Duration::from_secs(10), || async {
+        app.db_text(count).await == "0"
+    })
+    .await;
+    assert!(gone, "a key older than a day was forgotten");
+    let forget = encore::store::sql::FORGET_IDEMPOTENCY_KEYS
+        .replace("$1", "0")
+        .replace("$2", "1000");
+    let plan = app.db_plan(&forget).await;
+    assert!(plan.contains("idempotency_keys_created_at"), "{plan}");
 }

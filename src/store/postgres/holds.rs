@@ -129,6 +129,12 @@ async fn form_batches(
 /// itself is in trouble (gone, shutting down, a statement timeout), every hold of the batch gets
 /// that answer at once: retrying one by one would only multiply the wait.
 async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
+    // A caller that has gone (its client hung up while the hold queued) would only get a seat
+    // held for nobody, kept from every other fan until it lapses.
+    batch.retain(|p| !p.reply.is_closed());
+    if batch.is_empty() {
+        return;
+    }
     // Seat order is the lock order that keeps concurrent batches free of deadlocks.
     batch.sort_by_key(|p| (p.req.schedule_id, p.req.places.first()));
     let reqs: Vec<&HoldRequest> = batch.iter().map(|p| &p.req).collect();
@@ -140,7 +146,7 @@ async fn run(pool: &PgPool, mut batch: Vec<Pending>) {
         }
         Err(e) if reqs.len() > 1 && conflict(&e) => {
             tracing::debug!(error = %e, holds = reqs.len(), "hold batch failed; holding one by one");
-            for p in batch {
+            for p in batch.into_iter().filter(|p| !p.reply.is_closed()) {
                 let outcome = call_many(pool, &[&p.req]).await;
                 let _ = p
                     .reply
@@ -254,4 +260,44 @@ pub(crate) async fn hold_offer(pool: &PgPool, r: &HoldRequest) -> Result<HoldOut
     .fetch_one(pool)
     .await?;
     HoldOutcome::parse(&answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+    use crate::money::Money;
+
+    fn hold() -> HoldRequest {
+        HoldRequest {
+            id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            concert_id: Uuid::now_v7(),
+            schedule_id: Uuid::now_v7(),
+            places: Places::Seats(vec![1]),
+            price: Money(1000),
+            now: 0,
+            held_until: 1,
+            max_holds: 4,
+            max_places: 4,
+            offer: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_whose_callers_all_left_never_reaches_the_database() {
+        // Nothing listens on port 1: any call would wait here for an hour.
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(3600))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
+            .unwrap();
+        let (reply, answer) = oneshot::channel();
+        drop(answer);
+        let batch = vec![Pending { req: hold(), reply }];
+        let ran = tokio::time::timeout(Duration::from_secs(5), run(&pool, batch)).await;
+        assert!(ran.is_ok(), "the batch went to the database for nobody");
+    }
 }

@@ -36,6 +36,11 @@
 /// Confirms a reservation by id if it is still a live hold (the payment). `status || ''` keeps
 /// it off every partial index `WHERE status = 'HELD'`; `tests/api/plans.rs` checks both of these
 /// statements on generic plans after an `ANALYZE` taken with no hold live.
+/// Idempotency keys created before `$1`, at most `$2` of them: a range of the `created_at`
+/// index, so a sweep that finds nothing to forget reads nothing.
+pub const FORGET_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE (user_id, scope, key) IN \
+     (SELECT user_id, scope, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)";
+
 pub const CONFIRM_HOLD: &str = "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 \
      WHERE id = $1 AND status || '' = 'HELD'";
 /// Frees every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`: the

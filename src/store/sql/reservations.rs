@@ -135,11 +135,6 @@ macro_rules! impl_reservation_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                // Idempotency keys are kept for a day, as payment providers do.
-                sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                    .bind(now - $crate::idempotency::KEEP_MS)
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
                 Ok(expired)
             }

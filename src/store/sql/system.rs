@@ -45,6 +45,38 @@ macro_rules! impl_system_store {
                     .await?)
             }
 
+            async fn forget_idempotency_keys(&self, before: i64, at_most: i64) -> $crate::error::Result<u64> {
+                Ok(sqlx::query($crate::store::sql::FORGET_IDEMPOTENCY_KEYS)
+                    .bind(before)
+                    .bind(at_most)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn spend_proof(&self, id: &[u8; 32], expires_at: i64) -> $crate::error::Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO spent_proofs (id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(&id[..])
+                .bind(expires_at)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn forget_spent_proofs(&self, now: i64) -> $crate::error::Result<u64> {
+                Ok(sqlx::query(
+                    "DELETE FROM spent_proofs WHERE id IN
+                       (SELECT id FROM spent_proofs WHERE expires_at <= $1 LIMIT 1000)",
+                )
+                .bind(now)
+                .execute(&self.write)
+                .await?
+                .rows_affected())
+            }
+
             async fn is_empty(&self) -> $crate::error::Result<bool> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM concerts").fetch_one(&self.write).await?;
                 Ok(n == 0)

@@ -7,6 +7,7 @@ import { session } from '../session.js';
 import { API, QUEUE_LOST, api, cache, getConcert } from '../api.js';
 import { notify } from '../notice.js';
 import { fail } from '../errors.js';
+import { proveWork } from '../pow.js';
 import { go, requireUser } from '../router.js';
 import { preQueueView } from '../queue/prequeue.js';
 import { drawPanel } from '../queue/draw.js';
@@ -30,7 +31,19 @@ export async function joinQueue(ctx, cid, btn) {
   btn.disabled = true;
   btn.textContent = t('concert.joining');
   try {
-    const ticket = await api('POST', `/concerts/${encodeURIComponent(cid)}/queue`);
+    const path = `/concerts/${encodeURIComponent(cid)}/queue`;
+    let ticket;
+    try {
+      ticket = await api('POST', path);
+    } catch (e) {
+      if (e.code !== 'PROOF_REQUIRED') throw e;
+      // The server wants a moment of this browser's work first: say so while it runs.
+      btn.textContent = t('concert.checking');
+      announce(t('concert.checking'));
+      const proof = await proveWork(cid);
+      btn.textContent = t('concert.joining');
+      ticket = await api('POST', path, { headers: { 'X-Queue-Proof': proof } });
+    }
     session.setQueueToken(cid, ticket.token);
     session.setTicket(cid, ticket);
     if (ticket.status === 'PRE_QUEUE') session.setDrawnTicket(cid, ticket.ticketId);

@@ -1,0 +1,162 @@
+//! The accept loop: HTTP/1.1 connections with a header-read deadline, a cap on open
+//! connections, and a drain deadline on shutdown.
+//!
+//! `axum::serve` exposes none of these. Without them a client can hold a connection open for
+//! ever by trickling a header byte at a time, and enough idle connections exhaust the file
+//! descriptors, after which `accept` fails and even `/health` goes unanswered.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, Response, header};
+use axum::response::IntoResponse;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+use crate::error::Error;
+
+/// Connections past the cap that are still answered (503, or `/health`) before being closed;
+/// beyond these, new connections are closed at once.
+const OVERFLOW: usize = 512;
+/// Longest an over-the-cap connection is kept: one short request and its answer.
+const OVERFLOW_LIFETIME: Duration = Duration::from_secs(5);
+/// File descriptors kept for everything but client connections: database pool, Redis, logs.
+const RESERVED_FDS: u64 = 256;
+
+pub struct ServeConfig {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub drain_timeout: Duration,
+}
+
+/// Raises the soft limit of open files to the hard limit, and returns how many client
+/// connections fit under it next to the descriptors the process needs for itself.
+pub fn connection_cap(wanted: u32, pool_size: u32) -> usize {
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let room = files
+        .saturating_sub(RESERVED_FDS + u64::from(pool_size))
+        .max(16);
+    let cap = u64::from(wanted).min(room) as usize;
+    if cap < wanted as usize {
+        tracing::warn!(
+            files,
+            connections = cap,
+            "the open-file limit allows fewer connections than ENCORE_MAX_CONNECTIONS; raise it \
+             (ulimit -n, LimitNOFILE=) to serve more"
+        );
+    }
+    cap
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets the connections in
+/// flight finish for at most `drain_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let overflow = Arc::new(Semaphore::new(OVERFLOW));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    let mut busy = http1::Builder::new();
+    busy.timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout.min(Duration::from_secs(2)))
+        .keep_alive(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors or memory: wait for connections to close rather than
+                    // spin on a failing accept.
+                    tracing::warn!(error = %e, "accept failed; pausing 100 ms");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(stream);
+        if let Ok(permit) = permits.clone().try_acquire_owned() {
+            let router = router.clone();
+            let svc = service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(req)
+            });
+            let conn = graceful.watch(http.serve_connection(io, svc));
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(permit);
+            });
+        } else if let Ok(permit) = overflow.clone().try_acquire_owned() {
+            let conn = busy.serve_connection(io, service_fn(over_the_cap));
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(OVERFLOW_LIFETIME, conn).await;
+                drop(permit);
+            });
+        }
+        // Past both: the stream is dropped, which closes it.
+    }
+    drop(listener);
+    let open = config.max_connections - permits.available_permits();
+    if tokio::time::timeout(config.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = open,
+            "requests still running at the drain deadline are cut off"
+        );
+    }
+}
+
+/// The one answer of a connection over the cap: `/health` still says the process serves;
+/// anything else is 503 with `Retry-After`, and the connection closes.
+async fn over_the_cap(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let mut res = if req.uri().path() == "/health" {
+        crate::ops::health().await.into_response()
+    } else {
+        Error::Overloaded("the server is at its connection limit").into_response()
+    };
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    crate::http::headers::add(res.headers_mut());
+    Ok(res)
+}
+
+/// The per-request deadline: a request not answered within `limit` is answered 503. The event
+/// stream is exempt; its answer starts at once and then lasts as long as the wait.
+pub async fn deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path() == EVENTS_PATH {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            Error::Overloaded("the request took longer than the server allows").into_response()
+        }
+    }
+}
+
+/// The one route whose answer is meant to last.
+const EVENTS_PATH: &str = "/api/v1/queue/events";
