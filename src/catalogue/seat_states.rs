@@ -126,17 +126,7 @@ impl SeatStates {
                 }))
             })
             .await?;
-        let stale = now - board.data.lock().loaded_at > STALE_MS;
-        if stale && !board.reloading.swap(true, Ordering::AcqRel) {
-            let (store, board) = (self.store.clone(), board.clone());
-            tokio::spawn(async move {
-                match read(store.as_ref(), schedule, places, now).await {
-                    Ok(fresh) => board.replace(fresh),
-                    Err(e) => tracing::debug!(error = %e, "seat states not read again; retrying"),
-                }
-                board.reloading.store(false, Ordering::Release);
-            });
-        }
+        self.reload_if_stale(&board, schedule, places, now);
         let data = board.data.lock();
         let mut next_lapse = Millis::MAX;
         let state = data
@@ -157,6 +147,29 @@ impl SeatStates {
             changes: data.changes,
             next_lapse,
         })
+    }
+
+    /// The schedule's change count, without copying its states (a cached seat map is current
+    /// while it has not moved); starts a reload when the last read is too old. `None` before the
+    /// first read.
+    pub fn changes(&self, schedule: Uuid, places: i64, now: Millis) -> Option<u64> {
+        let board = self.boards.get(&schedule)?;
+        self.reload_if_stale(&board, schedule, places, now);
+        Some(board.data.lock().changes)
+    }
+
+    fn reload_if_stale(&self, board: &Arc<Board>, schedule: Uuid, places: i64, now: Millis) {
+        let stale = now - board.data.lock().loaded_at > STALE_MS;
+        if stale && !board.reloading.swap(true, Ordering::AcqRel) {
+            let (store, board) = (self.store.clone(), board.clone());
+            tokio::spawn(async move {
+                match read(store.as_ref(), schedule, places, now).await {
+                    Ok(fresh) => board.replace(fresh),
+                    Err(e) => tracing::debug!(error = %e, "seat states not read again; retrying"),
+                }
+                board.reloading.store(false, Ordering::Release);
+            });
+        }
     }
 
     /// Records a change made through this instance (a hold, payment or cancel just committed).
