@@ -530,7 +530,11 @@ def flash_sale(mode_name, workdir, args):
         log(f"{mode_name}: flash sale: {pre_queue:,} PRE_QUEUE tickets; onSaleAt {iso_at(on_sale)}")
         while time.time() < on_sale:
             time.sleep(min(0.05, max(on_sale - time.time(), 0)))
-        draw = probe_draw(c, probe["token"], on_sale)
+        try:
+            draw = probe_draw(c, probe["token"], on_sale)
+        except RuntimeError:
+            proc.kill()
+            raise
         status, after = c.call("GET", f"/api/v1/concerts/{concert}/queue/draw")
         c.call("DELETE", "/api/v1/queue", token=probe["token"])
         log(f"{mode_name}: flash sale: drawn {draw['draw_s'] * 1000:.0f} ms after onSaleAt; the sale runs")
@@ -579,6 +583,8 @@ def probe_draw(c, token, on_sale):
         status, t = c.call("GET", "/api/v1/queue", token=token)
         now = time.time()
         polls, slowest = polls + 1, max(slowest, now - sent)
+        if now - on_sale > 60:
+            raise RuntimeError(f"the pre-queue was not drawn within 60 s of onSaleAt ({unavailable} polls got 503)")
         if status == 503:
             unavailable += 1
             continue
@@ -586,8 +592,6 @@ def probe_draw(c, token, on_sale):
         if t["status"] != "PRE_QUEUE":
             return {"draw_s": now - on_sale, "probe_status": t["status"], "probe_position": t.get("position"),
                     "polls": polls, "slowest_poll_s": slowest, "probe_503": unavailable}
-        if now - on_sale > 60:
-            raise RuntimeError("the pre-queue was not drawn within 60 s of onSaleAt")
 
 
 def check_draw(view):
