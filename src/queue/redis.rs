@@ -213,6 +213,9 @@ struct ConcertState {
     used_at: AtomicI64,
     /// The pre-queue is known drawn: no call needs to make sure of it again.
     drawn: AtomicBool,
+    /// One draw at a time per instance: the calls that arrive meanwhile wait for it instead of
+    /// each reading the whole pre-queue.
+    drawing: tokio::sync::Mutex<()>,
     views: mpsc::Sender<Pending>,
     joins: mpsc::Sender<Pending>,
     beats: Beats,
@@ -494,6 +497,7 @@ impl RedisQueue {
                     registered_at: AtomicI64::new(0),
                     used_at: AtomicI64::new(clock::now()),
                     drawn: AtomicBool::new(false),
+                    drawing: tokio::sync::Mutex::new(()),
                     views,
                     joins,
                     beats: Beats::new(self.ctx.config.idle_timeout),
@@ -574,6 +578,12 @@ impl RedisQueue {
             return Ok(());
         };
         let state = self.concert(concert);
+        if state.drawn.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _one = tokio::time::timeout(TIMEOUT * 5, state.drawing.lock())
+            .await
+            .map_err(unavailable)?;
         if state.drawn.load(Ordering::Acquire) {
             return Ok(());
         }
