@@ -93,6 +93,8 @@ pub struct Shared {
     /// Seats held through this instance moments ago: racers who come after lose at once.
     pub taken: TakenSeats,
     pub metrics: PrometheusHandle,
+    /// Signs ticket codes; the key is shared by every instance of one database.
+    pub tickets: Arc<crate::tickets::jws::Signer>,
     /// Rate limits per client address and per API key.
     pub limits: Limits,
     /// Open event streams per queue ticket.
@@ -179,6 +181,9 @@ impl Application {
         let metrics = telemetry::metrics_handle();
         let store = crate::store::connect(&settings).await?;
         let codec = TokenCodec::new(store.secret("queue-token").await?);
+        let tickets = Arc::new(crate::tickets::jws::Signer::new(
+            store.secret("ticket-signing-key").await?,
+        ));
         let proofs = ProofCodec::new(store.secret("queue-proof").await?);
         let config = QueueConfig {
             active_limit: settings.queue_active_limit,
@@ -231,6 +236,7 @@ impl Application {
             seat_maps: SeatMaps::default(),
             taken: TakenSeats::default(),
             metrics,
+            tickets,
             limits,
             streams: StreamSlots::default(),
             proofs,
@@ -359,6 +365,7 @@ fn spawn_background(state: &AppState) {
         state.settings.sweep_interval,
         state.stop.clone(),
     );
+    crate::cancellations::spawn(state.clone(), state.settings.sweep_interval);
     let offers = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(offers.settings.sweep_interval);
@@ -418,6 +425,9 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::reservations::handlers::router())
         .merge(crate::wallet::handlers::router())
         .merge(crate::payments::handlers::router())
+        .merge(crate::refunds::handlers::router())
+        .merge(crate::tickets::handlers::router())
+        .merge(crate::cancellations::handlers::router())
         .merge(crate::waitlist::handlers::router());
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)

@@ -21,7 +21,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (the default).
-    Serve(Settings),
+    Serve(Box<Settings>),
+    /// Check a ticket code offline against the public key; prints the payload. Exit 0 when the
+    /// signature verifies, 1 otherwise.
+    VerifyTicket(VerifyTicket),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyTicket {
+    /// The ticket's code (a compact JWS).
+    pub code: String,
+    /// The public key: the `x` of `GET /api/v1/tickets/key`, or that whole JWK as JSON.
+    #[arg(long)]
+    pub key: String,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -58,6 +70,9 @@ pub struct Settings {
     /// Admin bearer token; unset, one is generated at start and logged once.
     #[arg(long, env = "ENCORE_ADMIN_TOKEN")]
     pub admin_token: Option<Secret>,
+    /// Bearer token of check-in gates (`POST /checkins`); the admin token works there too.
+    #[arg(long, env = "ENCORE_STAFF_TOKEN")]
+    pub staff_token: Option<Secret>,
     /// How long a seat hold lasts.
     #[arg(long, env = "ENCORE_HOLD_TTL", default_value = "5m", value_parser = duration)]
     pub hold_ttl: Duration,

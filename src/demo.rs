@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::catalogue::plan::Plan;
-use crate::catalogue::{Concert, Schedule};
+use crate::catalogue::{Concert, Schedule, ScheduleStatus};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -79,6 +79,7 @@ pub async fn seed(store: &dyn Store) -> Result<()> {
             created_at: now,
             on_sale_at: None,
             sold_out: false,
+            refund_policy: None,
         };
         store.create_concert(&concert).await?;
         let layout = plan
@@ -97,6 +98,7 @@ pub async fn seed(store: &dyn Store) -> Result<()> {
                 price: layout.lowest_price(),
                 bookable: true,
                 grades: Vec::new(),
+                status: ScheduleStatus::Scheduled,
             };
             store
                 .create_schedule(&schedule, &plan, &layout, now)

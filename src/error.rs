@@ -68,6 +68,22 @@ pub enum Error {
     IdempotencyKeyReused,
     #[error("payment not found")]
     PaymentNotFound,
+    #[error("reservation is not confirmed (paid)")]
+    ReservationNotConfirmed,
+    #[error("the last refund tier of this concert's policy has passed")]
+    RefundClosed,
+    #[error("ticket not found")]
+    TicketNotFound,
+    #[error(
+        "this call needs a gate token: Authorization: Bearer <ENCORE_STAFF_TOKEN or the admin token>"
+    )]
+    StaffTokenRequired,
+    #[error("ticket code is malformed or its signature does not verify")]
+    TicketInvalid,
+    #[error("ticket is void: its reservation was refunded or is not confirmed")]
+    TicketVoid,
+    #[error("ticket was already checked in at {0}")]
+    AlreadyCheckedIn(String),
     #[error("this call needs an X-Queue-Token header")]
     QueueTokenRequired,
     #[error("queue token is unknown or forged")]
@@ -127,9 +143,8 @@ impl Error {
         use Error::*;
         match self {
             Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Unauthorized | AdminTokenRequired | QueueTokenRequired | QueueTokenInvalid => {
-                StatusCode::UNAUTHORIZED
-            }
+            Unauthorized | AdminTokenRequired | StaffTokenRequired | QueueTokenRequired
+            | QueueTokenInvalid => StatusCode::UNAUTHORIZED,
             Forbidden | QueueTokenMismatch | QueueNotActive => StatusCode::FORBIDDEN,
             RouteNotFound
             | ConcertNotFound
@@ -137,16 +152,28 @@ impl Error {
             | SeatNotFound
             | ReservationNotFound
             | PaymentNotFound
-            | WaitlistEntryNotFound => StatusCode::NOT_FOUND,
+            | WaitlistEntryNotFound
+            | TicketNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProofRequired => StatusCode::PRECONDITION_REQUIRED,
             ProofInvalid => StatusCode::FORBIDDEN,
-            SeatUnavailable | HoldLimitReached | TicketLimitReached | ReservationNotHeld
-            | AlreadyPaid | SoldOut | WaitlistClosed => StatusCode::CONFLICT,
-            BookingClosed | BalanceLimit | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            SeatUnavailable
+            | HoldLimitReached
+            | TicketLimitReached
+            | ReservationNotHeld
+            | AlreadyPaid
+            | SoldOut
+            | WaitlistClosed
+            | ReservationNotConfirmed
+            | RefundClosed
+            | TicketVoid
+            | AlreadyCheckedIn(_) => StatusCode::CONFLICT,
+            BookingClosed | BalanceLimit | IdempotencyKeyReused | TicketInvalid => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             HoldExpired | QueueTokenExpired => StatusCode::GONE,
             InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
             QueueUnavailable(_) | DatabaseUnavailable(_) | Overloaded(_) => {
@@ -160,7 +187,7 @@ impl Error {
         use Error::*;
         match self {
             Validation(_) => "VALIDATION_FAILED",
-            Unauthorized | AdminTokenRequired => "UNAUTHORIZED",
+            Unauthorized | AdminTokenRequired | StaffTokenRequired => "UNAUTHORIZED",
             Forbidden => "FORBIDDEN",
             RouteNotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -187,6 +214,12 @@ impl Error {
             BalanceLimit => "BALANCE_LIMIT",
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             PaymentNotFound => "PAYMENT_NOT_FOUND",
+            ReservationNotConfirmed => "RESERVATION_NOT_CONFIRMED",
+            RefundClosed => "REFUND_CLOSED",
+            TicketNotFound => "TICKET_NOT_FOUND",
+            TicketInvalid => "TICKET_INVALID",
+            TicketVoid => "TICKET_VOID",
+            AlreadyCheckedIn(_) => "ALREADY_CHECKED_IN",
             QueueTokenRequired => "QUEUE_TOKEN_REQUIRED",
             QueueTokenInvalid => "QUEUE_TOKEN_INVALID",
             QueueTokenExpired => "QUEUE_TOKEN_EXPIRED",

@@ -1,6 +1,7 @@
 //! encore: concert ticket reservations with a fair waiting queue, exact seat holds and a wallet.
 
 pub mod app;
+pub mod cancellations;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
@@ -14,9 +15,11 @@ pub mod ops;
 pub mod page;
 pub mod payments;
 pub mod queue;
+pub mod refunds;
 pub mod reservations;
 pub mod store;
 pub mod telemetry;
+pub mod tickets;
 pub mod users;
 pub mod waitlist;
 pub mod wallet;

@@ -13,7 +13,8 @@ use encore::{Application, telemetry};
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let settings = match cli.command {
-        Some(Command::Serve(s)) => s,
+        Some(Command::Serve(s)) => *s,
+        Some(Command::VerifyTicket(v)) => return encore::tickets::verify_offline(&v.code, &v.key),
         None => cli.serve,
     };
     telemetry::init_logs(&settings.log_format);

@@ -171,5 +171,9 @@ impl Modify for Security {
             "adminToken",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        c.add_security_scheme(
+            "staffToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }

@@ -19,8 +19,8 @@ CREATE TABLE wallets (
 CREATE TABLE wallet_transactions (
     id UUID PRIMARY KEY,
     user_id UUID NOT NULL REFERENCES users (id),
-    kind TEXT NOT NULL CHECK (kind IN ('CHARGE', 'PAYMENT')),
-    amount BIGINT NOT NULL CHECK ((kind = 'CHARGE' AND amount > 0) OR (kind = 'PAYMENT' AND amount < 0)),
+    kind TEXT NOT NULL CHECK (kind IN ('CHARGE', 'PAYMENT', 'REFUND')),
+    amount BIGINT NOT NULL CHECK ((kind IN ('CHARGE', 'REFUND') AND amount > 0) OR (kind = 'PAYMENT' AND amount < 0)),
     balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
     reservation_id UUID,
     created_at BIGINT NOT NULL
@@ -34,6 +34,9 @@ CREATE TABLE concerts (
     venue TEXT,
     -- When the sale opens: joins before it get a PRE_QUEUE ticket, drawn into the line then.
     on_sale_at BIGINT,
+    -- The refund fee tiers as JSON (src/refunds/policy.rs); NULL: free until 24 hours before the
+    -- start, then closed.
+    refund_policy TEXT,
     created_at BIGINT NOT NULL
 );
 
@@ -62,6 +65,8 @@ CREATE TABLE schedules (
     -- The seating plan as JSON (src/catalogue/plan.rs): grades, sections, rows. Places are
     -- numbered from it, seats first in plan order, then standing places; never changed.
     plan TEXT NOT NULL,
+    -- CANCELLED: called off; its places are VOID and its paid reservations refunded (schedule_refunds).
+    status TEXT NOT NULL DEFAULT 'SCHEDULED' CHECK (status IN ('SCHEDULED', 'CANCELLED')),
     created_at BIGINT NOT NULL,
     CHECK (booking_opens_at < booking_closes_at AND booking_closes_at <= starts_at)
 );
@@ -75,7 +80,8 @@ CREATE TABLE seats (
     schedule_id UUID NOT NULL REFERENCES schedules (id),
     number BIGINT NOT NULL,
     price BIGINT NOT NULL CHECK (price > 0),
-    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD')),
+    -- VOID: a place of a cancelled schedule, never held or sold again.
+    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD', 'VOID')),
     held_until BIGINT,
     reservation_id UUID,
     PRIMARY KEY (schedule_id, number),
@@ -95,11 +101,15 @@ CREATE TABLE reservations (
     -- Places in the order; `price` is their total.
     quantity BIGINT NOT NULL CHECK (quantity >= 1),
     price BIGINT NOT NULL CHECK (price > 0),
-    status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED')),
+    status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'REFUNDED')),
     held_until BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     confirmed_at BIGINT,
-    CHECK ((status = 'CONFIRMED') = (confirmed_at IS NOT NULL))
+    -- What a refund gave back (price - fee) and kept, set with status REFUNDED.
+    refund_amount BIGINT CHECK (refund_amount >= 0),
+    refund_fee BIGINT CHECK (refund_fee >= 0),
+    CHECK ((status IN ('CONFIRMED', 'REFUNDED')) = (confirmed_at IS NOT NULL)),
+    CHECK ((status = 'REFUNDED') = (refund_amount IS NOT NULL AND refund_fee IS NOT NULL))
 );
 CREATE INDEX reservations_by_user ON reservations (user_id, id);
 -- A fan's holds and places per concert, counted by every hold (the per-fan limits).
@@ -147,6 +157,25 @@ CREATE TABLE payments (
     amount BIGINT NOT NULL CHECK (amount > 0),
     balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
     created_at BIGINT NOT NULL
+);
+
+-- The paid reservations of a cancelled schedule, listed when it is cancelled; each is refunded
+-- in full in the transaction that turns its `done` to 1, so it is refunded once whichever
+-- instances work through the list and wherever one dies.
+CREATE TABLE schedule_refunds (
+    schedule_id UUID NOT NULL,
+    reservation_id UUID NOT NULL,
+    done BIGINT NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+    PRIMARY KEY (schedule_id, reservation_id)
+);
+CREATE INDEX schedule_refunds_pending ON schedule_refunds (schedule_id, reservation_id) WHERE done = 0;
+
+-- One row per ticket let in at a gate: the primary key decides which of many scans is first.
+CREATE TABLE checkins (
+    ticket_id TEXT PRIMARY KEY,
+    reservation_id UUID NOT NULL,
+    number BIGINT NOT NULL,
+    checked_in_at BIGINT NOT NULL
 );
 
 CREATE TABLE idempotency_keys (

@@ -18,8 +18,8 @@ CREATE TABLE wallets (
 CREATE TABLE wallet_transactions (
     id BLOB PRIMARY KEY,
     user_id BLOB NOT NULL REFERENCES users (id),
-    kind TEXT NOT NULL CHECK (kind IN ('CHARGE', 'PAYMENT')),
-    amount INTEGER NOT NULL CHECK ((kind = 'CHARGE' AND amount > 0) OR (kind = 'PAYMENT' AND amount < 0)),
+    kind TEXT NOT NULL CHECK (kind IN ('CHARGE', 'PAYMENT', 'REFUND')),
+    amount INTEGER NOT NULL CHECK ((kind IN ('CHARGE', 'REFUND') AND amount > 0) OR (kind = 'PAYMENT' AND amount < 0)),
     balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
     reservation_id BLOB,
     created_at INTEGER NOT NULL
@@ -33,6 +33,9 @@ CREATE TABLE concerts (
     venue TEXT,
     -- When the sale opens: joins before it get a PRE_QUEUE ticket, drawn into the line then.
     on_sale_at INTEGER,
+    -- The refund fee tiers as JSON (src/refunds/policy.rs); NULL: free until 24 hours before the
+    -- start, then closed.
+    refund_policy TEXT,
     created_at INTEGER NOT NULL
 );
 
@@ -61,6 +64,8 @@ CREATE TABLE schedules (
     -- The seating plan as JSON (src/catalogue/plan.rs): grades, sections, rows. Places are
     -- numbered from it, seats first in plan order, then standing places; never changed.
     plan TEXT NOT NULL,
+    -- CANCELLED: called off; its places are VOID and its paid reservations refunded (schedule_refunds).
+    status TEXT NOT NULL DEFAULT 'SCHEDULED' CHECK (status IN ('SCHEDULED', 'CANCELLED')),
     created_at INTEGER NOT NULL,
     CHECK (booking_opens_at < booking_closes_at AND booking_closes_at <= starts_at)
 );
@@ -73,7 +78,8 @@ CREATE TABLE seats (
     schedule_id BLOB NOT NULL REFERENCES schedules (id),
     number INTEGER NOT NULL,
     price INTEGER NOT NULL CHECK (price > 0),
-    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD')),
+    -- VOID: a place of a cancelled schedule, never held or sold again.
+    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD', 'VOID')),
     held_until INTEGER,
     reservation_id BLOB,
     PRIMARY KEY (schedule_id, number),
@@ -90,11 +96,15 @@ CREATE TABLE reservations (
     -- Places in the order; `price` is their total.
     quantity INTEGER NOT NULL CHECK (quantity >= 1),
     price INTEGER NOT NULL CHECK (price > 0),
-    status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED')),
+    status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'REFUNDED')),
     held_until INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     confirmed_at INTEGER,
-    CHECK ((status = 'CONFIRMED') = (confirmed_at IS NOT NULL))
+    -- What a refund gave back (price - fee) and kept, set with status REFUNDED.
+    refund_amount INTEGER CHECK (refund_amount >= 0),
+    refund_fee INTEGER CHECK (refund_fee >= 0),
+    CHECK ((status IN ('CONFIRMED', 'REFUNDED')) = (confirmed_at IS NOT NULL)),
+    CHECK ((status = 'REFUNDED') = (refund_amount IS NOT NULL AND refund_fee IS NOT NULL))
 );
 CREATE INDEX reservations_by_user ON reservations (user_id, id);
 -- A fan's holds and places per concert, counted by every hold (the per-fan limits).
@@ -141,6 +151,25 @@ CREATE TABLE payments (
     amount INTEGER NOT NULL CHECK (amount > 0),
     balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
     created_at INTEGER NOT NULL
+);
+
+-- The paid reservations of a cancelled schedule, listed when it is cancelled; each is refunded
+-- in full in the transaction that turns its `done` to 1, so it is refunded once whichever
+-- instances work through the list and wherever one dies.
+CREATE TABLE schedule_refunds (
+    schedule_id BLOB NOT NULL,
+    reservation_id BLOB NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+    PRIMARY KEY (schedule_id, reservation_id)
+);
+CREATE INDEX schedule_refunds_pending ON schedule_refunds (schedule_id, reservation_id) WHERE done = 0;
+
+-- One row per ticket let in at a gate: the primary key decides which of many scans is first.
+CREATE TABLE checkins (
+    ticket_id TEXT PRIMARY KEY,
+    reservation_id BLOB NOT NULL,
+    number INTEGER NOT NULL,
+    checked_in_at INTEGER NOT NULL
 );
 
 CREATE TABLE idempotency_keys (

@@ -13,6 +13,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::Admin;
 use crate::http::extract::{Json, Path};
+use crate::refunds::policy::{RefundPolicy, RefundTier};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,9 +65,14 @@ pub struct NewConcert {
     /// RFC 3339: when the sale opens (joins before it are PRE_QUEUE, drawn at this time).
     #[schema(format = DateTime)]
     pub on_sale_at: Option<String>,
+    /// 1 to 10 refund fee tiers: untilHoursBefore 0 to 87600, feePercent 0 to 100. Absent:
+    /// free until 24 hours before the start, then closed.
+    #[schema(min_items = 1, max_items = 10)]
+    pub refund_policy: Option<Vec<RefundTier>>,
 }
 
-/// Any of these; absent fields stay as they are, `onSaleAt: null` removes the on-sale time.
+/// Any of these; absent fields stay as they are, `onSaleAt: null` removes the on-sale time and
+/// `refundPolicy: null` goes back to the default policy.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConcertPatch {
@@ -74,13 +80,18 @@ pub struct ConcertPatch {
     #[serde(default, deserialize_with = "some_or_null")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub on_sale_at: Option<Option<String>>,
+    /// 1 to 10 tiers as in `POST /admin/concerts`, or null (free until 24 hours before the
+    /// start, then closed).
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<Vec<RefundTier>>, min_items = 1, max_items = 10)]
+    pub refund_policy: Option<Option<Vec<RefundTier>>>,
 }
 
 /// Tells an absent field (`None`) from an explicit null (`Some(None)`).
-fn some_or_null<'de, D: serde::Deserializer<'de>>(
+fn some_or_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
-) -> std::result::Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 fn time(field: &str, value: &str) -> Result<clock::Millis> {
@@ -123,6 +134,7 @@ pub async fn create_concert(
             .map(|t| time("onSaleAt", t))
             .transpose()?,
         sold_out: false,
+        refund_policy: body.refund_policy.map(RefundPolicy::parse).transpose()?,
     };
     state.store.create_concert(&concert).await?;
     Ok((StatusCode::CREATED, JsonOut(concert)))
@@ -130,8 +142,8 @@ pub async fn create_concert(
 
 #[utoipa::path(patch, path = "/admin/concerts/{concertId}", tag = "admin", request_body = ConcertPatch,
     security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
-    description = "Sets or removes the on-sale time; every instance follows within a second. \
-        Once the on-sale time has passed it cannot change (422): the draw's seed is public then.",
+    description = "Sets or removes the on-sale time (every instance follows within a second) and the refund \
+        policy. Once the on-sale time has passed it cannot change (422): the draw's seed is public then.",
     responses((status = 200, body = Concert), (status = 401), (status = 403),
               (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
 pub async fn patch_concert(
@@ -140,10 +152,17 @@ pub async fn patch_concert(
     Path(concert_id): Path<Uuid>,
     Json(body): Json<ConcertPatch>,
 ) -> Result<JsonOut<Concert>> {
-    let concert = state.concert(concert_id).await?;
+    state.concert(concert_id).await?;
     let now = clock::now();
-    if let Some(at) = body.on_sale_at {
-        let at = at.as_deref().map(|t| time("onSaleAt", t)).transpose()?;
+    let on_sale_at = body
+        .on_sale_at
+        .map(|at| at.as_deref().map(|t| time("onSaleAt", t)).transpose())
+        .transpose()?;
+    let refund_policy = body
+        .refund_policy
+        .map(|p| p.map(RefundPolicy::parse).transpose())
+        .transpose()?;
+    if let Some(at) = on_sale_at {
         // Once the sale has opened the draw's seed is public: a later on-sale time would
         // draw a new pre-queue with a seed everyone knows.
         let current = state.controls.refresh(concert_id, now).await?.on_sale_at;
@@ -154,8 +173,19 @@ pub async fn patch_concert(
         }
         state.store.set_on_sale_at(concert_id, at).await?;
     }
+    if let Some(p) = refund_policy {
+        state
+            .store
+            .set_refund_policy(concert_id, p.as_ref())
+            .await?;
+    }
     let policy = state.controls.refresh(concert_id, now).await?;
-    Ok(JsonOut(Concert::clone(&concert).under(&policy)))
+    let concert = state
+        .store
+        .concert(concert_id)
+        .await?
+        .ok_or(Error::ConcertNotFound)?;
+    Ok(JsonOut(concert.under(&policy)))
 }
 
 #[utoipa::path(get, path = "/concerts", tag = "catalogue",
@@ -177,8 +207,13 @@ pub async fn get_concert(
     State(state): State<AppState>,
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Concert>> {
-    // The cache keeps its `Arc`, so the answer is a copy.
-    let concert = Concert::clone(&*state.concert(concert_id).await?);
+    // Known through the cache, read from the database: the refund policy can change.
+    state.concert(concert_id).await?;
+    let concert = state
+        .store
+        .concert(concert_id)
+        .await?
+        .ok_or(Error::ConcertNotFound)?;
     let policy = state.controls.policy(concert_id, clock::now()).await?;
     Ok(JsonOut(concert.under(&policy)))
 }

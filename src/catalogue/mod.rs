@@ -33,6 +33,12 @@ pub struct Concert {
     /// a second old).
     #[sqlx(default)]
     pub sold_out: bool,
+    /// Refund fee tiers (see `POST /reservations/{id}/refund`); null: free until 24 hours before
+    /// the start, then closed.
+    // Changes with `PATCH`, so a cached concert's copy may be stale: refunds read it from the
+    // database, and the concert's answers read the concert again.
+    #[schema(value_type = Option<Vec<crate::refunds::policy::RefundTier>>)]
+    pub refund_policy: Option<crate::refunds::policy::RefundPolicy>,
 }
 
 impl Concert {
@@ -80,12 +86,36 @@ pub struct Schedule {
     /// The lowest grade price, in won.
     #[schema(value_type = i64)]
     pub price: Money,
-    /// Now is inside the booking window and a place is available.
+    /// Not cancelled, now is inside the booking window and a place is available.
     #[sqlx(default)]
     pub bookable: bool,
     /// The plan's grades with their prices and free places.
     #[sqlx(skip)]
     pub grades: Vec<GradeAvailability>,
+    /// CANCELLED: called off, never bookable again (`POST /admin/schedules/{id}/cancel`).
+    #[sqlx(try_from = "String")]
+    pub status: ScheduleStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ScheduleStatus {
+    Scheduled,
+    Cancelled,
+}
+
+impl TryFrom<String> for ScheduleStatus {
+    type Error = crate::error::Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        match s.as_str() {
+            "SCHEDULED" => Ok(Self::Scheduled),
+            "CANCELLED" => Ok(Self::Cancelled),
+            other => Err(crate::error::Error::internal(format!(
+                "unknown schedule status {other}"
+            ))),
+        }
+    }
 }
 
 impl Schedule {
@@ -95,7 +125,9 @@ impl Schedule {
 
     /// Fills in `bookable` for the moment of the answer.
     pub fn at(mut self, now: Millis) -> Self {
-        self.bookable = self.booking_open(now) && self.available_seats > 0;
+        self.bookable = self.status == ScheduleStatus::Scheduled
+            && self.booking_open(now)
+            && self.available_seats > 0;
         self
     }
 }
@@ -130,7 +162,8 @@ pub struct SeatRow {
 impl SeatRow {
     pub fn at(self, now: Millis, label: String) -> Seat {
         let status = match self.state.as_str() {
-            "SOLD" => SeatStatus::Sold,
+            // A cancelled schedule's place reads as taken.
+            "SOLD" | "VOID" => SeatStatus::Sold,
             "HELD" if self.held_until.is_some_and(|t| t > now) => SeatStatus::Held,
             _ => SeatStatus::Available,
         };
@@ -148,6 +181,12 @@ pub trait CatalogueStore: Send + Sync {
     async fn create_concert(&self, concert: &Concert) -> Result<()>;
     async fn concerts(&self) -> Result<Vec<Concert>>;
     async fn concert(&self, id: Uuid) -> Result<Option<Concert>>;
+    /// Sets (or with `None` removes) the concert's refund policy.
+    async fn set_refund_policy(
+        &self,
+        concert_id: Uuid,
+        policy: Option<&crate::refunds::policy::RefundPolicy>,
+    ) -> Result<()>;
     /// Inserts the schedule, its plan and every place of its layout, in one transaction.
     async fn create_schedule(
         &self,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::handlers::Items;
 use super::plan::{Layout, Plan};
 use super::seatmap::availability;
-use super::{Schedule, Seat};
+use super::{Schedule, ScheduleStatus, Seat};
 use crate::app::AppState;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
@@ -93,6 +93,7 @@ impl NewSchedule {
             price: layout.lowest_price(),
             bookable: false,
             grades: Vec::new(),
+            status: ScheduleStatus::Scheduled,
         };
         Ok((schedule, plan, layout))
     }

@@ -193,7 +193,8 @@ impl SeatStates {
                 continue;
             };
             (data.state[i], data.until[i]) = match (row.state.as_str(), row.held_until) {
-                ("SOLD", _) => (SOLD, 0),
+                // A cancelled schedule's places are never free again.
+                ("SOLD" | "VOID", _) => (SOLD, 0),
                 ("HELD", Some(until)) => (HELD, until),
                 _ => (AVAILABLE, 0),
             };

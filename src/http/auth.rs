@@ -116,6 +116,26 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A check-in gate: the bearer is `ENCORE_STAFF_TOKEN` or the admin token.
+pub struct Staff;
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = bearer(parts).ok_or(Error::StaffTokenRequired)?;
+        let presented = hash_key(token);
+        let staff = state.settings.staff_token.as_ref();
+        if presented == state.admin_token_hash
+            || staff.is_some_and(|s| hash_key(s.expose()) == presented)
+        {
+            Ok(Staff)
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
 /// The raw `X-Queue-Token` header, if any.
 pub struct QueueTokenHeader(pub Option<String>);
 

@@ -24,6 +24,8 @@ pub enum ReservationStatus {
     Confirmed,
     Cancelled,
     Expired,
+    /// Paid, then refunded: its places were freed and the wallet got `refund.amount` back.
+    Refunded,
 }
 
 impl TryFrom<String> for ReservationStatus {
@@ -35,6 +37,7 @@ impl TryFrom<String> for ReservationStatus {
             "CONFIRMED" => Self::Confirmed,
             "CANCELLED" => Self::Cancelled,
             "EXPIRED" => Self::Expired,
+            "REFUNDED" => Self::Refunded,
             other => {
                 return Err(Error::internal(format!(
                     "unknown reservation status {other}"
@@ -61,6 +64,10 @@ pub struct Reservation {
     pub held_until: Millis,
     pub created_at: Millis,
     pub confirmed_at: Option<Millis>,
+    /// Set with status REFUNDED: what the wallet got back.
+    pub refund_amount: Option<Money>,
+    /// Set with status REFUNDED: what the refund kept.
+    pub refund_fee: Option<Money>,
     /// Place numbers, ascending (read from `reservation_seats`).
     #[sqlx(skip)]
     pub numbers: Vec<i64>,
@@ -95,8 +102,22 @@ impl Reservation {
             held_until: r.held_until,
             created_at: r.created_at,
             confirmed_at: r.confirmed_at,
+            refund: r
+                .refund_amount
+                .zip(r.refund_fee)
+                .map(|(amount, fee)| Refund { amount, fee }),
         }
     }
+}
+
+/// What a refund gave back and kept, in won.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Refund {
+    /// The price less the fee: what the wallet got back.
+    #[schema(value_type = i64)]
+    pub amount: Money,
+    #[schema(value_type = i64)]
+    pub fee: Money,
 }
 
 /// A reservation as the API shows it.
@@ -124,6 +145,8 @@ pub struct ReservationView {
     #[serde(serialize_with = "clock::ser_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub confirmed_at: Option<Millis>,
+    /// Null unless REFUNDED.
+    pub refund: Option<Refund>,
 }
 
 /// One place of an order.
@@ -255,6 +278,8 @@ impl HoldRequest {
             held_until: self.held_until,
             created_at: self.now,
             confirmed_at: None,
+            refund_amount: None,
+            refund_fee: None,
             numbers,
         }
     }

@@ -9,13 +9,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::cancellations::CancellationStore;
 use crate::catalogue::CatalogueStore;
 use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::payments::PaymentStore;
 use crate::queue::controls::OnSaleStore;
+use crate::refunds::RefundStore;
 use crate::reservations::ReservationStore;
+use crate::tickets::TicketStore;
 use crate::users::UserStore;
 use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
@@ -47,6 +50,9 @@ pub trait Store:
     + ReservationStore
     + WalletStore
     + PaymentStore
+    + RefundStore
+    + TicketStore
+    + CancellationStore
     + SystemStore
     + OnSaleStore
     + WaitlistStore
@@ -59,6 +65,9 @@ impl<T> Store for T where
         + ReservationStore
         + WalletStore
         + PaymentStore
+        + RefundStore
+        + TicketStore
+        + CancellationStore
         + SystemStore
         + OnSaleStore
         + WaitlistStore

@@ -43,7 +43,7 @@ pub struct NewEntry {
         schedule is answered unchanged (200).",
     responses((status = 201, body = EntryView), (status = 200, body = EntryView),
               (status = 401), (status = 404, description = "SCHEDULE_NOT_FOUND"),
-              (status = 409, description = "WAITLIST_CLOSED: the schedule has free places"),
+              (status = 409, description = "WAITLIST_CLOSED: the schedule has free places, or is cancelled"),
               (status = 422, description = "VALIDATION_FAILED: quantity outside 1..4 or an unknown grade")))]
 pub async fn join(
     State(state): State<AppState>,
@@ -69,6 +69,11 @@ pub async fn join(
     if state.store.free_places(schedule_id, now).await? > 0
         && !state.store.has_waiting(schedule_id).await?
     {
+        return Err(Error::WaitlistClosed);
+    }
+    // A called-off date has no place to wait for (the cached schedule's status may be stale).
+    let current = state.store.schedule(schedule_id).await?;
+    if current.is_some_and(|s| s.status == crate::catalogue::ScheduleStatus::Cancelled) {
         return Err(Error::WaitlistClosed);
     }
     let entry = Entry {

@@ -28,6 +28,8 @@ pub struct Wallet {
 pub enum TransactionKind {
     Charge,
     Payment,
+    /// A refunded reservation's price less its fee.
+    Refund,
 }
 
 impl TryFrom<String> for TransactionKind {
@@ -37,12 +39,13 @@ impl TryFrom<String> for TransactionKind {
         match s.as_str() {
             "CHARGE" => Ok(Self::Charge),
             "PAYMENT" => Ok(Self::Payment),
+            "REFUND" => Ok(Self::Refund),
             other => Err(Error::internal(format!("unknown transaction kind {other}"))),
         }
     }
 }
 
-/// One ledger line: `amount` is positive for a CHARGE, negative for a PAYMENT.
+/// One ledger line: `amount` is positive for a CHARGE or a REFUND, negative for a PAYMENT.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {

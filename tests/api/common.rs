@@ -80,7 +80,7 @@ impl TestDb {
         }
     }
 
-    fn is_postgres(&self) -> bool {
+    pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
 

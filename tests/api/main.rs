@@ -4,6 +4,7 @@
 //! runs the same tests on PostgreSQL + Redis, and those too.
 
 mod abuse;
+mod cancellations;
 mod catalogue;
 mod common;
 mod connections;
@@ -14,9 +15,11 @@ mod plans;
 mod proxy;
 mod queue;
 mod queue_repair;
+mod refunds;
 mod reservations;
 mod restart;
 mod scaled;
+mod tickets;
 mod users;
 mod venues;
 mod waitlist;

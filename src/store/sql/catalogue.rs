@@ -2,7 +2,7 @@
 
 /// A schedule's fixed fields; its free places come from `catalogue::seat_states`.
 pub(crate) const SCHEDULE_SELECT: &str = "
-    SELECT s.id, s.concert_id, s.starts_at, s.booking_opens_at, s.booking_closes_at, s.seat_count, s.price
+    SELECT s.id, s.concert_id, s.starts_at, s.booking_opens_at, s.booking_closes_at, s.seat_count, s.price, s.status
       FROM schedules s";
 
 macro_rules! impl_catalogue_store {
@@ -14,7 +14,8 @@ macro_rules! impl_catalogue_store {
                 c: &$crate::catalogue::Concert,
             ) -> $crate::error::Result<()> {
                 sqlx::query(
-                    "INSERT INTO concerts (id, title, performer, venue, created_at, on_sale_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO concerts (id, title, performer, venue, created_at, on_sale_at, refund_policy)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(c.id)
                 .bind(&c.title)
@@ -22,6 +23,7 @@ macro_rules! impl_catalogue_store {
                 .bind(&c.venue)
                 .bind(c.created_at)
                 .bind(c.on_sale_at)
+                .bind(c.refund_policy.as_ref().map(|p| p.to_text()))
                 .execute(&self.write)
                 .await?;
                 Ok(())
@@ -29,7 +31,7 @@ macro_rules! impl_catalogue_store {
 
             async fn concerts(&self) -> $crate::error::Result<Vec<$crate::catalogue::Concert>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, title, performer, venue, created_at, on_sale_at FROM concerts ORDER BY created_at, id",
+                    "SELECT id, title, performer, venue, created_at, on_sale_at, refund_policy FROM concerts ORDER BY created_at, id",
                 )
                 .fetch_all(&self.read)
                 .await?)
@@ -40,11 +42,24 @@ macro_rules! impl_catalogue_store {
                 id: uuid::Uuid,
             ) -> $crate::error::Result<Option<$crate::catalogue::Concert>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, title, performer, venue, created_at, on_sale_at FROM concerts WHERE id = $1",
+                    "SELECT id, title, performer, venue, created_at, on_sale_at, refund_policy FROM concerts WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?)
+            }
+
+            async fn set_refund_policy(
+                &self,
+                concert_id: uuid::Uuid,
+                policy: Option<&$crate::refunds::policy::RefundPolicy>,
+            ) -> $crate::error::Result<()> {
+                sqlx::query("UPDATE concerts SET refund_policy = $2 WHERE id = $1")
+                    .bind(concert_id)
+                    .bind(policy.map(|p| p.to_text()))
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
             }
 
             async fn create_schedule(

@@ -69,20 +69,26 @@ pub const EXPIRE_EMPTY_HOLDS: &str = "UPDATE reservations SET status = 'EXPIRED'
 pub const CANCEL_HOLD: &str =
     "UPDATE reservations SET status = 'CANCELLED' WHERE id = $1 AND status || '' = 'HELD'";
 
+mod cancellations;
 pub(crate) mod catalogue;
 pub(crate) mod onsale;
 mod payments;
+pub(crate) mod refunds;
 pub(crate) mod reservations;
 mod system;
+mod tickets;
 mod users;
 pub(crate) mod waitlist;
 pub(crate) mod wallet;
 
+pub(crate) use cancellations::impl_cancellation_store;
 pub(crate) use catalogue::impl_catalogue_store;
 pub(crate) use onsale::impl_on_sale_store;
 pub(crate) use payments::impl_payment_store;
+pub(crate) use refunds::impl_refund_store;
 pub(crate) use reservations::impl_reservation_store;
 pub(crate) use system::impl_system_store;
+pub(crate) use tickets::impl_ticket_store;
 pub(crate) use users::impl_user_store;
 pub(crate) use waitlist::impl_waitlist_store;
 pub(crate) use wallet::impl_wallet_store;
@@ -112,6 +118,9 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_reservation_store!($db);
         $crate::store::sql::impl_wallet_store!($db);
         $crate::store::sql::impl_payment_store!($db);
+        $crate::store::sql::impl_refund_store!($db);
+        $crate::store::sql::impl_ticket_store!($db);
+        $crate::store::sql::impl_cancellation_store!($db);
         $crate::store::sql::impl_system_store!($db);
         $crate::store::sql::impl_on_sale_store!($db);
         $crate::store::sql::impl_waitlist_store!($db);
@@ -120,4 +129,4 @@ macro_rules! impl_all_stores {
 pub(crate) use impl_all_stores;
 
 /// The columns of a reservation, in `Reservation`'s field order.
-pub(crate) const RESERVATION_COLS: &str = "id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at, confirmed_at";
+pub(crate) const RESERVATION_COLS: &str = "id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at, confirmed_at, refund_amount, refund_fee";

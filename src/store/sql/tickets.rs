@@ -1,0 +1,40 @@
+//! `TicketStore` in SQL: the `checkins` primary key decides which scan of a ticket is first.
+
+macro_rules! impl_ticket_store {
+    ($db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::tickets::TicketStore for $crate::store::sql::SqlStore<$db> {
+            async fn check_in(
+                &self,
+                ticket: $crate::tickets::TicketId,
+                now: i64,
+            ) -> $crate::error::Result<$crate::tickets::CheckIn> {
+                use $crate::tickets::CheckIn;
+                // One statement: only a CONFIRMED reservation's ticket goes in, and only once.
+                let inserted = sqlx::query(
+                    "INSERT INTO checkins (ticket_id, reservation_id, number, checked_in_at)
+                     SELECT $1, r.id, $3, $4 FROM reservations r
+                      WHERE r.id = $2 AND r.status = 'CONFIRMED'
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(ticket.to_string())
+                .bind(ticket.reservation_id)
+                .bind(ticket.number)
+                .bind(now)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    return Ok(CheckIn::First(now));
+                }
+                let at: Option<i64> =
+                    sqlx::query_scalar("SELECT checked_in_at FROM checkins WHERE ticket_id = $1")
+                        .bind(ticket.to_string())
+                        .fetch_optional(&self.write)
+                        .await?;
+                Ok(at.map_or(CheckIn::Void, CheckIn::Already))
+            }
+        }
+    };
+}
+pub(crate) use impl_ticket_store;
