@@ -40,6 +40,7 @@ ADMIN = "bench-admin-token"
 CONNS = 64
 # What `--only` picks from, in the order each mode runs them.
 PARTS = ("endpoints", "sale", "venues")
+ALIASES = {"flash_sale": "sale"}
 
 
 def log(msg):
@@ -226,11 +227,18 @@ def seed_users(mode, start, count, prefix, balance):
 
 
 def iso(offset_s):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_s))
+    return iso_at(time.time() + offset_s)
 
 
-def create_concert(c, title):
-    status, body = c.call("POST", "/api/v1/admin/concerts", {"title": title, "performer": "Bench"}, admin=True)
+def iso_at(epoch_s):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
+
+
+def create_concert(c, title, on_sale_at=None):
+    body = {"title": title, "performer": "Bench"}
+    if on_sale_at:
+        body["onSaleAt"] = on_sale_at
+    status, body = c.call("POST", "/api/v1/admin/concerts", body, admin=True)
     assert status == 201, body
     return body["id"]
 
@@ -470,33 +478,144 @@ def endpoints(mode_name, workdir, args):
 
 
 def flash_sale(mode_name, workdir, args):
+    """The flash sale from a pre-queue (`bench/k6/flash_sale.js`): every fan joins before
+    onSaleAt; once k6 has made every join, onSaleAt is set a few seconds ahead; the bench's own
+    probe fan then polls from onSaleAt until the draw has placed it (the draw time)."""
     mode = Mode(mode_name, workdir, f"{mode_name}_sale")
     srv = Server(mode, queue_active_limit=1000)
     c = srv.client
     try:
         prefix = f"enc_sale_{secrets.token_hex(8)}_"
         log(f"{mode_name}: flash sale: seeding {args.fans:,} fans with wallets")
-        seed_users(mode, 0, args.fans, prefix, 10_000_000)
-        concert = create_concert(c, "sold out in seconds")
+        # Fan `args.fans` is the bench's probe; k6 drives the others.
+        seed_users(mode, 0, args.fans + 1, prefix, 10_000_000)
+        concert = create_concert(c, "sold out in seconds", on_sale_at=iso(3600))
         create_schedules(c, concert, 100, 50, 50_000)
-        log(f"{mode_name}: flash sale: {args.fans:,} fans, 100 dates x 50 seats, active cap 1,000")
-        m = k6("flash_sale.js", {"BASE": srv.base, "CONCERT": concert, "KEY_PREFIX": prefix,
-                                 "USERS": args.fans, "VUS": args.vus}, workdir / f"{mode_name}-sale.json")
+        status, probe = c.call("POST", f"/api/v1/concerts/{concert}/queue", key=f"{prefix}{args.fans}")
+        assert status == 201 and probe["status"] == "PRE_QUEUE", (status, probe)
+        log(f"{mode_name}: flash sale: {args.fans:,} fans join the pre-queue (100 dates x 50 seats, active cap 1,000)")
+        summary = workdir / f"{mode_name}-sale.json"
+        summary.unlink(missing_ok=True)
+        e = dict(os.environ, BASE=srv.base, CONCERT=concert, KEY_PREFIX=prefix, USERS=str(args.fans),
+                 VUS=str(args.vus))
+        proc = subprocess.Popen(["k6", "run", "--quiet", "--no-color", "--summary-export", str(summary),
+                                 str(K6_DIR / "flash_sale.js")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=e)
+        vus, joined, tail = min(args.vus, args.fans), threading.Event(), []
+
+        def read_stderr():
+            done = 0
+            for line in proc.stderr:
+                if "BENCH-JOINED" in line:
+                    done += 1
+                    if done == vus:
+                        joined.set()
+                else:
+                    tail.append(line)
+                    del tail[:-50]
+            joined.set()
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        joined.wait()
+        if proc.poll() is not None:
+            raise RuntimeError(f"k6 ended before the sale: {''.join(tail)[-2000:]}")
+        joins_done = time.time()
+        status, before = c.call("GET", f"/api/v1/concerts/{concert}/queue/draw")
+        pre_queue = len(before["ticketIds"])
+        # onSaleAt a few whole seconds ahead: every VU is polling one PRE_QUEUE ticket by then.
+        on_sale = float(int(joins_done) + 4)
+        status, body = c.call("PATCH", f"/api/v1/admin/concerts/{concert}",
+                              {"onSaleAt": iso_at(on_sale)}, admin=True)
+        assert status == 200, body
+        log(f"{mode_name}: flash sale: {pre_queue:,} PRE_QUEUE tickets; onSaleAt {iso_at(on_sale)}")
+        while time.time() < on_sale:
+            time.sleep(min(0.05, max(on_sale - time.time(), 0)))
+        try:
+            draw = probe_draw(c, probe["token"], on_sale)
+        except RuntimeError:
+            proc.kill()
+            raise
+        status, after = c.call("GET", f"/api/v1/concerts/{concert}/queue/draw")
+        c.call("DELETE", "/api/v1/queue", token=probe["token"])
+        log(f"{mode_name}: flash sale: drawn {draw['draw_s'] * 1000:.0f} ms after onSaleAt; the sale runs")
+        proc.wait()
+        reader.join()
+        if not summary.exists():
+            raise RuntimeError(f"k6 failed: {''.join(tail)[-2000:]}")
+        m = json.loads(summary.read_text())["metrics"]
     finally:
         srv.stop()
     sold = metric(m, "sale_seats_sold")
-    sell_out_s = metric(m, "sale_sold_at_ms", "max") / 1000
+    sold_out_at = metric(m, "sale_paid_at", "max") / 1000
+    sell_out_s = sold_out_at - on_sale if sold else 0
+    first_active = metric(m, "sale_admitted_at", "min") / 1000
+    seen = metric(m, "sale_sold_out_seen_at", "max") / 1000
+    last_waiting = metric(m, "sale_last_waiting_at", "max") / 1000
     r = {
-        "fans": args.fans, "joined": metric(m, "sale_joined"), "seats_sold": sold,
+        "fans": args.fans, "joined": metric(m, "sale_joined"), "pre_queue_tickets": metric(m, "sale_pre_queue"),
+        "pre_queue_in_draw": pre_queue, "seats_sold": sold,
         "join_phase_s": metric(m, "sale_joined_at_ms", "max") / 1000,
+        "draw": draw, "draw_checked": check_draw(after),
+        "first_active_s": first_active - on_sale if first_active else None,
         "time_to_sell_out_s": sell_out_s, "bookings_per_s": sold / sell_out_s if sell_out_s else 0,
+        "saw_sold_out": metric(m, "sale_saw_sold_out"), "ended_waiting": metric(m, "sale_ended_waiting"),
+        "expired": metric(m, "sale_expired"),
+        "sold_out_seen_s": seen - sold_out_at if seen and sold else None,
+        "last_waiting_after_s": last_waiting - sold_out_at if last_waiting and sold else None,
+        "sweep_p50_ms": metric(m, "sale_sweep_ms", "p(50)"), "sweep_max_ms": metric(m, "sale_sweep_ms", "max"),
         "5xx": metric(m, "sale_5xx"), "hold_conflicts": metric(m, "sale_hold_conflicts"),
         "poll_p50_ms": metric(m, "sale_queue_poll", "p(50)"), "poll_p99_ms": metric(m, "sale_queue_poll", "p(99)"),
         "requests": metric(m, "http_reqs"),
     }
     r.update(check_database(mode))
+    r["goals"] = sale_goals(r)
     mode.cleanup()
     return r
+
+
+def probe_draw(c, token, on_sale):
+    """From onSaleAt, the probe fan's ticket polled back to back until it is no longer PRE_QUEUE:
+    the draw time. The first queue call after onSaleAt makes the draw, so one of these polls (or
+    a k6 VU's) waits for it."""
+    polls, slowest, unavailable = 0, 0.0, 0
+    while True:
+        sent = time.time()
+        status, t = c.call("GET", "/api/v1/queue", token=token)
+        now = time.time()
+        polls, slowest = polls + 1, max(slowest, now - sent)
+        if now - on_sale > 60:
+            raise RuntimeError(f"the pre-queue was not drawn within 60 s of onSaleAt ({unavailable} polls got 503)")
+        if status == 503:
+            unavailable += 1
+            continue
+        assert status == 200, (status, t)
+        if t["status"] != "PRE_QUEUE":
+            return {"draw_s": now - on_sale, "probe_status": t["status"], "probe_position": t.get("position"),
+                    "polls": polls, "slowest_poll_s": slowest, "probe_503": unavailable}
+
+
+def check_draw(view):
+    """The published draw, checked as any fan can: the seed against its commitment, and the
+    order recomputed from the seed."""
+    import hmac
+    seed = bytes.fromhex(view["seed"]) if view.get("seed") else None
+    ids = view["ticketIds"]
+    ok = bool(view["drawn"] and seed and hashlib.sha256(seed).hexdigest() == view["commitment"]
+              and sorted(ids, key=lambda t: hmac.new(seed, t.encode(), hashlib.sha256).digest()) == ids)
+    return {"drawn": view["drawn"], "tickets": len(ids), "order_verified": ok}
+
+
+def sale_goals(r):
+    return {
+        "sale": {"goal": "sold out, 0 oversold, 0 5xx, 0 double debits",
+                 "met": r["seats_sold_in_db"] == r["seats_total"] and r["oversold"] == 0 and r["5xx"] == 0
+                 and r["double_debits"] == 0 and r["balance_not_ledger"] == 0},
+        "draw": {"goal": "pre-queue of 100,000 drawn < 1 s after onSaleAt",
+                 "met": r["draw"]["draw_s"] < 1 and r["draw_checked"]["order_verified"]},
+        "sold_out": {"goal": "every waiter sees SOLD_OUT < 2 s after the sell-out, none left WAITING",
+                     "met": r["sold_out_seen_s"] is not None and r["sold_out_seen_s"] < 2
+                     and r["ended_waiting"] == 0},
+    }
 
 
 def check_database(mode):
@@ -769,14 +888,37 @@ def endpoints_report(e):
 def sale_report(f, title):
     if not f:
         return []
-    return [f"### Flash sale ({title})", "",
-            f"- {f['fans']:,} fans joined in {f['join_phase_s']:.1f} s; {f['seats_sold']:,} of {f['seats_total']:,} seats "
-            f"sold in {f['time_to_sell_out_s']:.1f} s ({f['bookings_per_s']:.0f} completed bookings/s)",
-            f"- oversold {f['oversold']}, 5xx {f['5xx']}, double debits {f['double_debits']}, "
-            f"balances not equal to their ledger {f['balance_not_ledger']}; in the database: "
-            f"{f['seats_sold_in_db']} SOLD seats, {f['confirmed']} CONFIRMED reservations, {f['payments']} payments",
-            f"- queue poll during the sale: p50 {f['poll_p50_ms']:.2f} ms, p99 {f['poll_p99_ms']:.2f} ms; "
-            f"{f['hold_conflicts']:,} lost seat races retried; {f['requests']:,} requests", ""]
+    g, d = f["goals"], f["draw"]
+    seen = "–" if f["sold_out_seen_s"] is None else f"{f['sold_out_seen_s']:.2f} s"
+    last = ("–" if f["last_waiting_after_s"] is None else
+            f"{f['last_waiting_after_s']:.2f} s" if f["last_waiting_after_s"] > 0 else "none after the sell-out")
+    first = "–" if f["first_active_s"] is None else f"{f['first_active_s']:.2f} s"
+    rows = [
+        ("sale: seats sold, oversold, 5xx, double debits",
+         f"{f['seats_sold']:,} of {f['seats_total']:,} sold in {f['time_to_sell_out_s']:.1f} s from onSaleAt "
+         f"({f['bookings_per_s']:.0f} completed bookings/s); oversold {f['oversold']}, 5xx {f['5xx']}, "
+         f"double debits {f['double_debits']}, balances off their ledger {f['balance_not_ledger']}", g["sale"]),
+        (f"draw of {f['pre_queue_in_draw']:,} PRE_QUEUE tickets",
+         f"{d['draw_s'] * 1000:.0f} ms from onSaleAt until the probe fan is placed ({d['probe_status']}); "
+         f"slowest probe poll {d['slowest_poll_s'] * 1000:.0f} ms, {d.get('probe_503', 0)} of its polls 503; first fan ACTIVE {first} after onSaleAt; "
+         f"order recomputed from the seed: {'verified' if f['draw_checked']['order_verified'] else 'DIFFERS'}",
+         g["draw"]),
+        ("every waiter sees SOLD_OUT",
+         f"{seen} from the last payment until the last waiter saw SOLD_OUT ({f['saw_sold_out']:,} waiters); "
+         f"{f['ended_waiting']:,} left WAITING; last WAITING answer after the sell-out: {last}", g["sold_out"]),
+    ]
+    lines = [f"### Flash sale ({title})", "", "| figure | measured | goal | status |", "|---|---|---|---|"]
+    lines += [f"| {name} | {m} | {goal['goal']} | {status(goal['met'])} |" for name, m, goal in rows]
+    lines += ["",
+              f"- {f['joined']:,} fans joined in {f['join_phase_s']:.1f} s, {f['pre_queue_tickets']:,} of them PRE_QUEUE; "
+              f"{f['expired']:,} tickets expired (410) during the sale",
+              f"- in the database: {f['seats_sold_in_db']} SOLD seats, {f['confirmed']} CONFIRMED reservations, "
+              f"{f['payments']} payments",
+              f"- queue poll during the sale: p50 {f['poll_p50_ms']:.2f} ms, p99 {f['poll_p99_ms']:.2f} ms; "
+              f"{f['hold_conflicts']:,} lost seat races retried; {f['requests']:,} requests",
+              f"- after the sell-out, a k6 VU's whole sweep over its fans still waiting: p50 {f['sweep_p50_ms']:.0f} ms, "
+              f"slowest {f['sweep_max_ms']:.0f} ms", ""]
+    return lines
 
 
 def status(met):
@@ -833,7 +975,7 @@ def main():
     ap.add_argument("--vus", type=int, default=400)
     ap.add_argument("--skip-sale", action="store_true")
     args = ap.parse_args()
-    parts = [p for p in args.only.split(",") if p]
+    parts = [ALIASES.get(p, p) for p in args.only.split(",") if p]
     unknown = set(parts) - set(PARTS)
     if unknown:
         ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; the parts are {', '.join(PARTS)}")

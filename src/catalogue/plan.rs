@@ -22,7 +22,8 @@ pub const MAX_PRICE: i64 = 100_000_000;
 const MAX_GRADES: usize = 50;
 const MAX_SECTIONS: usize = 1_000;
 const MAX_ROWS: usize = 1_000;
-const MAX_SEATS_PER_ROW: u32 = 1_000;
+/// Seats in one row: part 1's schedules are one row of up to 2,000 seats.
+const MAX_SEATS_PER_ROW: u32 = 2_000;
 /// Code of the grade and section a part-1 schedule (`seatCount` + `price`) is given.
 pub const GENERAL: &str = "GENERAL";
 pub const MAIN: &str = "MAIN";
@@ -81,8 +82,8 @@ pub struct RowSpec {
     /// The row's name, 1–16 characters `[A-Za-z0-9_]` (no `-`: it separates a label's parts).
     #[schema(min_length = 1, max_length = 16, pattern = "^[A-Za-z0-9_]{1,16}$")]
     pub row: String,
-    /// Seats in the row, 1 to 1,000, numbered 1..seats.
-    #[schema(minimum = 1, maximum = 1000)]
+    /// Seats in the row, 1 to 2,000, numbered 1..seats.
+    #[schema(minimum = 1, maximum = 2000)]
     pub seats: u32,
 }
 
@@ -166,7 +167,7 @@ impl Plan {
                             return Err(bad(format!("{field}.row"), "is used twice"));
                         }
                         if !(1..=MAX_SEATS_PER_ROW).contains(&r.seats) {
-                            return Err(bad(format!("{field}.seats"), "must be 1 to 1000"));
+                            return Err(bad(format!("{field}.seats"), "must be 1 to 2000"));
                         }
                         laid.push(Row {
                             name: r.row.clone(),
@@ -437,6 +438,7 @@ mod tests {
 
     #[test]
     fn a_part_one_schedule_is_one_row_of_one_section() {
+        assert_eq!(Plan::single(2000, 1000).layout().unwrap().places, 2000);
         let l = Plan::single(50, 1000).layout().unwrap();
         assert_eq!((l.seats, l.places), (50, 50));
         assert_eq!(l.label(7).as_deref(), Some("MAIN-1-7"));

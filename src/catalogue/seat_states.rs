@@ -1,6 +1,7 @@
 //! Every schedule's place states as this instance knows them, for the seat map, the free-place
-//! counts and best-available picks: read from the database at most once a second per schedule,
-//! and patched at once by the holds, payments and cancels made through this instance.
+//! counts and best-available picks: read from the database again in the background once the
+//! last read is a second old, and patched at once by the holds, payments and cancels made
+//! through this instance.
 //!
 //! So under load a map costs no table read per request, a fan sees their own hold on the map
 //! at once, and another instance's change shows within `STALE_MS`. A hold that lapses reads as
@@ -8,6 +9,7 @@
 //! hold, and a pick made from a stale view just loses its race (409) like any other.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 use quick_cache::sync::Cache;
@@ -29,8 +31,9 @@ pub const SOLD: u8 = b'S';
 /// The places of one schedule, index `number - 1`.
 pub struct Board {
     data: Mutex<Data>,
-    /// One reload at a time; the others keep answering from the last read meanwhile.
-    reload: tokio::sync::Mutex<()>,
+    /// A reload is under way, in the background: every reader answers from the last read
+    /// meanwhile, so no request waits for a 70,000-row read.
+    reloading: AtomicBool,
 }
 
 struct Data {
@@ -116,31 +119,14 @@ impl SeatStates {
         let board = self
             .boards
             .get_or_insert_async(&schedule, async {
-                let data = self.read(schedule, places, now).await?;
+                let data = read(self.store.as_ref(), schedule, places, now).await?;
                 Ok::<_, Error>(Arc::new(Board {
                     data: Mutex::new(data),
-                    reload: tokio::sync::Mutex::new(()),
+                    reloading: AtomicBool::new(false),
                 }))
             })
             .await?;
-        let stale = now - board.data.lock().loaded_at > STALE_MS;
-        if stale && let Ok(_only) = board.reload.try_lock() {
-            let mut fresh = self.read(schedule, places, now).await?;
-            let mut data = board.data.lock();
-            // Changes made here while the read ran: keep them on top of it.
-            let late: Vec<Patch> = data
-                .patches
-                .iter()
-                .filter(|p| p.at >= fresh.loaded_at)
-                .cloned()
-                .collect();
-            for p in &late {
-                fresh.apply(p);
-            }
-            fresh.patches = late;
-            fresh.changes = data.changes + 1;
-            *data = fresh;
-        }
+        self.reload_if_stale(&board, schedule, places, now);
         let data = board.data.lock();
         let mut next_lapse = Millis::MAX;
         let state = data
@@ -163,6 +149,29 @@ impl SeatStates {
         })
     }
 
+    /// The schedule's change count, without copying its states (a cached seat map is current
+    /// while it has not moved); starts a reload when the last read is too old. `None` before the
+    /// first read.
+    pub fn changes(&self, schedule: Uuid, places: i64, now: Millis) -> Option<u64> {
+        let board = self.boards.get(&schedule)?;
+        self.reload_if_stale(&board, schedule, places, now);
+        Some(board.data.lock().changes)
+    }
+
+    fn reload_if_stale(&self, board: &Arc<Board>, schedule: Uuid, places: i64, now: Millis) {
+        let stale = now - board.data.lock().loaded_at > STALE_MS;
+        if stale && !board.reloading.swap(true, Ordering::AcqRel) {
+            let (store, board) = (self.store.clone(), board.clone());
+            tokio::spawn(async move {
+                match read(store.as_ref(), schedule, places, now).await {
+                    Ok(fresh) => board.replace(fresh),
+                    Err(e) => tracing::debug!(error = %e, "seat states not read again; retrying"),
+                }
+                board.reloading.store(false, Ordering::Release);
+            });
+        }
+    }
+
     /// Records a change made through this instance (a hold, payment or cancel just committed).
     pub fn patch(&self, schedule: Uuid, numbers: &[i64], state: u8, until: Millis, now: Millis) {
         if let Some(board) = self.boards.get(&schedule) {
@@ -177,30 +186,49 @@ impl SeatStates {
             data.patches.push(p);
         }
     }
+}
 
-    /// Reads every place of the schedule.
-    async fn read(&self, schedule: Uuid, places: i64, now: Millis) -> Result<Data> {
-        let n = usize::try_from(places).unwrap_or(0);
-        let mut data = Data {
-            state: vec![AVAILABLE; n],
-            until: vec![0; n],
-            loaded_at: now,
-            patches: Vec::new(),
-            changes: 0,
-        };
-        for row in self.store.seats(schedule).await? {
-            let Some(i) = usize::try_from(row.number - 1).ok().filter(|&i| i < n) else {
-                continue;
-            };
-            (data.state[i], data.until[i]) = match (row.state.as_str(), row.held_until) {
-                // A cancelled schedule's places are never free again.
-                ("SOLD" | "VOID", _) => (SOLD, 0),
-                ("HELD", Some(until)) => (HELD, until),
-                _ => (AVAILABLE, 0),
-            };
+impl Board {
+    /// Puts a fresh read in place, with the changes made here while it ran on top of it.
+    fn replace(&self, mut fresh: Data) {
+        let mut data = self.data.lock();
+        let late: Vec<Patch> = data
+            .patches
+            .iter()
+            .filter(|p| p.at >= fresh.loaded_at)
+            .cloned()
+            .collect();
+        for p in &late {
+            fresh.apply(p);
         }
-        Ok(data)
+        fresh.patches = late;
+        fresh.changes = data.changes + 1;
+        *data = fresh;
     }
+}
+
+/// Reads every place of the schedule.
+async fn read(store: &dyn Store, schedule: Uuid, places: i64, now: Millis) -> Result<Data> {
+    let n = usize::try_from(places).unwrap_or(0);
+    let mut data = Data {
+        state: vec![AVAILABLE; n],
+        until: vec![0; n],
+        loaded_at: now,
+        patches: Vec::new(),
+        changes: 0,
+    };
+    for row in store.seats(schedule).await? {
+        let Some(i) = usize::try_from(row.number - 1).ok().filter(|&i| i < n) else {
+            continue;
+        };
+        (data.state[i], data.until[i]) = match (row.state.as_str(), row.held_until) {
+            // A cancelled schedule's places are never free again.
+            ("SOLD" | "VOID", _) => (SOLD, 0),
+            ("HELD", Some(until)) => (HELD, until),
+            _ => (AVAILABLE, 0),
+        };
+    }
+    Ok(data)
 }
 
 #[cfg(test)]

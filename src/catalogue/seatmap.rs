@@ -118,6 +118,13 @@ impl Default for SeatMaps {
 }
 
 impl SeatMaps {
+    /// The encoded map, if it is still what a board at `changes` says at `now`.
+    fn current(&self, id: Uuid, changes: u64, now: Millis) -> Option<Arc<Encoded>> {
+        self.encoded
+            .get(&id)
+            .filter(|e| e.changes == changes && now < e.valid_until)
+    }
+
     /// The current map; while another request encodes this schedule's map anew, the previous
     /// one is answered, so a burst of readers during a flow of holds never queues on encoding.
     fn get(&self, id: Uuid, layout: &Layout, snap: &Snapshot, now: Millis) -> Result<Arc<Encoded>> {
@@ -227,11 +234,21 @@ pub async fn seatmap(
     ticket.admits(schedule.concert_id)?;
     let layout = state.layout(schedule_id).await?;
     let now = clock::now();
-    let snap = state
+    // Most reads find the encoded map current: no copy of the schedule's states then.
+    let current = state
         .seat_states
-        .snapshot(schedule_id, layout.places, now)
-        .await?;
-    let map = state.seat_maps.get(schedule_id, &layout, &snap, now)?;
+        .changes(schedule_id, layout.places, now)
+        .and_then(|c| state.seat_maps.current(schedule_id, c, now));
+    let map = match current {
+        Some(map) => map,
+        None => {
+            let snap = state
+                .seat_states
+                .snapshot(schedule_id, layout.places, now)
+                .await?;
+            state.seat_maps.get(schedule_id, &layout, &snap, now)?
+        }
+    };
     let mut out = if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == map.etag.as_bytes())

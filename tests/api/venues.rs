@@ -85,7 +85,8 @@ async fn a_plan_makes_a_schedule_of_grades_sections_and_standing_places() {
     assert_eq!(seats[4]["label"], "A-2-1");
     assert_eq!(seats[19]["label"], "B-1-10");
     assert_eq!(seats[19]["price"], 154000);
-    // A part-1 schedule is one grade and one section.
+    // A part-1 schedule is one grade and one section, of up to 2,000 seats in its one row.
+    app.schedule(&concert, 2000, 5000).await;
     let simple = app.schedule(&concert, 3, 5000).await;
     let list = app
         .get(
