@@ -39,11 +39,17 @@ fn file(path: &str, headers: &HeaderMap) -> Response {
         return Error::RouteNotFound.into_response();
     };
     let etag = format!("\"{}\"", hex(&found.metadata.sha256_hash()[..16]));
+    // The policy goes on a 304 too: a browser updates the cached answer's headers from it, and
+    // without it the page would take the API's `default-src 'none'` and run no script.
     let cache = [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         (
             header::ETAG,
             HeaderValue::from_str(&etag).expect("hex is a valid header value"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::http::headers::WEB_CSP),
         ),
     ];
     let fresh = headers
@@ -52,13 +58,7 @@ fn file(path: &str, headers: &HeaderMap) -> Response {
     if fresh {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
-    let content_type = [
-        (header::CONTENT_TYPE, content_type(path)),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(crate::http::headers::WEB_CSP),
-        ),
-    ];
+    let content_type = [(header::CONTENT_TYPE, content_type(path))];
     (cache, content_type, found.data).into_response()
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use reqwest::Method;
+
 use crate::common::*;
 
 fn assert_secure(r: &Resp, what: &str) {
@@ -52,6 +54,25 @@ async fn every_answer_carries_the_security_headers() {
         api.headers["content-security-policy"],
         "default-src 'none'; frame-ancestors 'none'"
     );
+}
+
+#[tokio::test]
+async fn a_revalidated_page_keeps_its_policy() {
+    // A browser replaces a cached page's headers with a 304's: the 304 must carry the page's
+    // policy, or the reloaded page would run under the API's `default-src 'none'`.
+    let app = spawn().await;
+    for path in ["/", "/assets/js/main.js"] {
+        let first = app.get(path, None, None).await;
+        let etag = first.headers["etag"].to_str().unwrap().to_owned();
+        let again = app
+            .send(app.req(Method::GET, path).header("if-none-match", etag))
+            .await;
+        assert_eq!(again.status, 304, "{path}");
+        assert_eq!(
+            again.headers["content-security-policy"], first.headers["content-security-policy"],
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
