@@ -144,8 +144,9 @@ impl Shared {
     pub async fn queue_ticket(&self, token: QueueTokenHeader, user_id: Uuid) -> Result<GateTicket> {
         let token = token.0.ok_or(Error::QueueTokenRequired)?;
         let now = clock::now();
-        let (_, adm) = self.admission(self.queue.concert_of(&token)?, now).await?;
-        self.queue.gate(&token, now, &adm).await?.open_for(user_id)
+        let t = self.queue.verify(&token)?;
+        let (_, adm) = self.admission(t.concert, now).await?;
+        self.queue.gate(t, now, &adm).await?.open_for(user_id)
     }
 
     /// What an admitted fan's slot costs before a rate is observed (see `queue::rate::Prior`).

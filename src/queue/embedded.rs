@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::controls::{Admission, Sale};
 use super::line::{Line, Place, SavedTicket};
 use super::notify::Notifier;
-use super::token::{TicketId, TokenCodec};
+use super::token::{TicketId, TokenCodec, Verified};
 use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -111,12 +111,12 @@ impl EmbeddedQueue {
     /// Runs `f` on the up-to-date line of a live ticket; `QUEUE_TOKEN_EXPIRED` once it is gone.
     fn with_live<T>(
         &self,
-        token: &str,
+        t: Verified<'_>,
         now: Millis,
         adm: &Admission,
         f: impl FnOnce(&mut Line, Uuid, TicketId) -> T,
     ) -> Result<T> {
-        let (concert_id, id) = self.codec.decode(token)?;
+        let (concert_id, id) = (t.concert, t.id);
         let line = self.line(concert_id).ok_or(Error::QueueTokenExpired)?;
         let mut line = line.lock();
         self.maintain(&mut line, concert_id, now, adm);
@@ -216,8 +216,8 @@ struct SnapshotTicket {
 
 #[async_trait]
 impl Queue for EmbeddedQueue {
-    fn concert_of(&self, token: &str) -> Result<Uuid> {
-        Ok(self.codec.decode(token)?.0)
+    fn verify<'a>(&self, token: &'a str) -> Result<Verified<'a>> {
+        self.codec.verify(token)
     }
 
     async fn join(
@@ -251,19 +251,19 @@ impl Queue for EmbeddedQueue {
         Ok((standing.into_ticket(token, concert_id, id), created))
     }
 
-    async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket> {
+    async fn poll(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<Ticket> {
         let (concert_id, id, standing) = self
-            .with_live(token, now, adm, |line, concert_id, id| {
+            .with_live(t, now, adm, |line, concert_id, id| {
                 line.heartbeat(id, now);
                 Self::standing(line, id).map(|s| (concert_id, id, s))
             })?
             .ok_or(Error::QueueTokenExpired)?;
         // The token just verified is the ticket's token: no need to sign it again.
-        Ok(standing.into_ticket(token.to_owned(), concert_id, id))
+        Ok(standing.into_ticket(t.token.to_owned(), concert_id, id))
     }
 
-    async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket> {
-        self.with_live(token, now, adm, |line, concert_id, id| {
+    async fn gate(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<GateTicket> {
+        self.with_live(t, now, adm, |line, concert_id, id| {
             line.place(id).map(|(user_id, place)| GateTicket {
                 user_id,
                 concert_id,
@@ -273,8 +273,8 @@ impl Queue for EmbeddedQueue {
         .ok_or(Error::QueueTokenExpired)
     }
 
-    async fn leave(&self, token: &str, now: Millis, adm: &Admission) -> Result<()> {
-        self.with_live(token, now, adm, |line, concert_id, id| {
+    async fn leave(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<()> {
+        self.with_live(t, now, adm, |line, concert_id, id| {
             line.remove(id);
             line.maintain(now, &self.config.with(adm), BUDGET);
             self.notifier.bump(concert_id);

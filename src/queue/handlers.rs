@@ -132,8 +132,9 @@ pub async fn poll(
 /// A poll of the ticket behind `token`, as its concert's policy shows it.
 pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
     let now = clock::now();
-    let (policy, adm) = state.admission(state.queue.concert_of(token)?, now).await?;
-    let ticket = state.queue.poll(token, now, &adm).await?;
+    let t = state.queue.verify(token)?;
+    let (policy, adm) = state.admission(t.concert, now).await?;
+    let ticket = state.queue.poll(t, now, &adm).await?;
     Ok(ticket.under(&policy, &state.wait_prior()))
 }
 
@@ -144,9 +145,8 @@ pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
 pub async fn leave(State(state): State<AppState>, token: QueueTokenHeader) -> Result<StatusCode> {
     let token = required(token)?;
     let now = clock::now();
-    let (_, adm) = state
-        .admission(state.queue.concert_of(&token)?, now)
-        .await?;
-    state.queue.leave(&token, now, &adm).await?;
+    let t = state.queue.verify(&token)?;
+    let (_, adm) = state.admission(t.concert, now).await?;
+    state.queue.leave(t, now, &adm).await?;
     Ok(StatusCode::NO_CONTENT)
 }

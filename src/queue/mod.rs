@@ -219,7 +219,9 @@ pub struct QueueSize {
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// The concert a token is for (its signature checked).
-    fn concert_of(&self, token: &str) -> Result<Uuid>;
+    /// Checks a token's signature (401 `QUEUE_TOKEN_INVALID`) once per call: the calls below
+    /// take what it names.
+    fn verify<'a>(&self, token: &'a str) -> Result<token::Verified<'a>>;
     /// The user's live ticket for the concert (`false`), or a new one (`true`): at the back of
     /// the line, or in the pre-queue before the on-sale time.
     async fn join(
@@ -230,11 +232,16 @@ pub trait Queue: Send + Sync {
         adm: &Admission,
     ) -> Result<(Ticket, bool)>;
     /// The ticket now; also its heartbeat. `QUEUE_TOKEN_EXPIRED` once it is gone.
-    async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket>;
+    async fn poll(&self, t: token::Verified<'_>, now: Millis, adm: &Admission) -> Result<Ticket>;
     /// Who the ticket belongs to and whether it is ACTIVE, without a heartbeat.
-    async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket>;
+    async fn gate(
+        &self,
+        t: token::Verified<'_>,
+        now: Millis,
+        adm: &Admission,
+    ) -> Result<GateTicket>;
     /// Gives the place up; the next waiter moves up at once.
-    async fn leave(&self, token: &str, now: Millis, adm: &Admission) -> Result<()>;
+    async fn leave(&self, t: token::Verified<'_>, now: Millis, adm: &Admission) -> Result<()>;
     /// The user paid: their ticket for the concert expires and the next waiter is admitted.
     async fn finish(
         &self,

@@ -22,7 +22,7 @@ use super::beats::Beats;
 use super::controls::{Admission, Sale};
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
-use super::token::{TicketId, TokenCodec};
+use super::token::{TicketId, TokenCodec, Verified};
 use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
@@ -619,12 +619,12 @@ impl RedisQueue {
     /// A poll (`kind` 'b' or 'p', see `view_many`) or a gate check ('g') of a token's ticket.
     async fn view(
         &self,
-        token: &str,
+        t: Verified<'_>,
         now: Millis,
         adm: &Admission,
         gate: bool,
     ) -> Result<(Uuid, TicketId, Answer)> {
-        let (concert, id) = self.codec.decode(token)?;
+        let (concert, id) = (t.concert, t.id);
         self.ready(concert, now, adm).await?;
         let state = self.concert(concert);
         let kind = match gate {
@@ -726,8 +726,8 @@ fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifi
 
 #[async_trait]
 impl Queue for RedisQueue {
-    fn concert_of(&self, token: &str) -> Result<Uuid> {
-        Ok(self.codec.decode(token)?.0)
+    fn verify<'a>(&self, token: &'a str) -> Result<Verified<'a>> {
+        self.codec.verify(token)
     }
 
     async fn join(
@@ -768,13 +768,13 @@ impl Queue for RedisQueue {
         Ok((standing.into_ticket(token, concert_id, id), created))
     }
 
-    async fn poll(&self, token: &str, now: Millis, adm: &Admission) -> Result<Ticket> {
-        let (concert, id, a) = self.view(token, now, adm, false).await?;
-        Ok(a.standing()?.into_ticket(token.to_owned(), concert, id))
+    async fn poll(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<Ticket> {
+        let (concert, id, a) = self.view(t, now, adm, false).await?;
+        Ok(a.standing()?.into_ticket(t.token.to_owned(), concert, id))
     }
 
-    async fn gate(&self, token: &str, now: Millis, adm: &Admission) -> Result<GateTicket> {
-        let (concert, _, a) = self.view(token, now, adm, true).await?;
+    async fn gate(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<GateTicket> {
+        let (concert, _, a) = self.view(t, now, adm, true).await?;
         if a.code == 0 {
             return Err(Error::QueueTokenExpired);
         }
@@ -785,8 +785,8 @@ impl Queue for RedisQueue {
         })
     }
 
-    async fn leave(&self, token: &str, now: Millis, adm: &Admission) -> Result<()> {
-        let (concert, id) = self.codec.decode(token)?;
+    async fn leave(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<()> {
+        let (concert, id) = (t.concert, t.id);
         let gone: i64 = self
             .run(
                 &self.scripts.leave,

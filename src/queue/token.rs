@@ -55,6 +55,12 @@ impl TokenCodec {
     }
 
     /// The concert and ticket id of a token this service issued, or `QUEUE_TOKEN_INVALID`.
+    /// Checks the token's signature once: what it names, for every call that follows.
+    pub fn verify<'a>(&self, token: &'a str) -> Result<Verified<'a>, Error> {
+        let (concert, id) = self.decode(token)?;
+        Ok(Verified { token, concert, id })
+    }
+
     pub fn decode(&self, token: &str) -> Result<(Uuid, TicketId), Error> {
         if token.len() != 64 {
             return Err(Error::QueueTokenInvalid);
@@ -72,6 +78,14 @@ impl TokenCodec {
         let id = TicketId::from_be_bytes(bytes[16..32].try_into().expect("16 bytes"));
         Ok((concert, id))
     }
+}
+
+/// A queue token whose signature checked out, with what it names.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified<'a> {
+    pub token: &'a str,
+    pub concert: Uuid,
+    pub id: TicketId,
 }
 
 #[cfg(test)]

@@ -191,17 +191,30 @@ async fn an_instance_killed_mid_traffic_loses_nothing_acknowledged() {
     let survivor = restart::start(victim.app.db.clone(), &[]).await;
     let user = victim.app.user().await;
     let app = &victim.app;
+    // The kill waits for the first acknowledgements, not for a fixed time, so it lands
+    // mid-traffic however slow the machine is.
+    let acknowledged = std::sync::atomic::AtomicUsize::new(0);
     let charges = futures_util::future::join_all((0..300).map(|i| {
         let rb = with(app.req(Method::POST, "wallet/charges"), Some(&user), None)
             .timeout(Duration::from_secs(5))
             .json(&json!({"amount": 1}));
+        let acknowledged = &acknowledged;
         async move {
-            tokio::time::sleep(Duration::from_millis(i)).await;
-            rb.send().await.ok()
+            tokio::time::sleep(Duration::from_millis(2 * i)).await;
+            let res = rb.send().await.ok();
+            if res.as_ref().is_some_and(|r| r.status() == 200) {
+                acknowledged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            res
         }
     }));
     let killer = async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while acknowledged.load(std::sync::atomic::Ordering::Relaxed) < 10
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         victim.stop("-KILL")
     };
     let (results, _) = tokio::join!(charges, killer);
