@@ -60,6 +60,33 @@ const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// How old a cached concert or schedule may be.
+const CATALOGUE_TTL: Millis = 2_000;
+
+/// A cached value and when it was read.
+type Timed<V> = (Millis, V);
+
+/// The cached value of `id` if read less than `CATALOGUE_TTL` ago, else `load`'s (concurrent
+/// misses share one load). Only the stale entry itself is dropped, so a racing caller cannot
+/// drop the fresh one another just loaded.
+async fn timed<V: Clone>(
+    cache: &Cache<Uuid, Timed<V>>,
+    id: Uuid,
+    load: impl std::future::Future<Output = Result<V>>,
+) -> Result<V> {
+    let now = clock::now();
+    if let Some((at, v)) = cache.get(&id) {
+        if now - at < CATALOGUE_TTL {
+            return Ok(v);
+        }
+        cache.remove_if(&id, |(read, _)| *read == at);
+    }
+    let (_, v) = cache
+        .get_or_insert_async(&id, async { Ok::<_, Error>((clock::now(), load.await?)) })
+        .await?;
+    Ok(v)
+}
+
 impl std::ops::Deref for AppState {
     type Target = Shared;
 
@@ -75,13 +102,14 @@ pub struct Shared {
     pub admin_token_hash: [u8; 32],
     /// API-key hash → user id. Keys never change, so hits need no database.
     pub auth_cache: Arc<Cache<[u8; 32], Uuid>>,
-    /// Concerts and schedules never change once created; only their static fields are cached.
-    /// Values are `Arc`s: the join path checks a concert exists on every call and should not
-    /// copy its strings to do so. `None` remembers an id that names nothing: ids are random
-    /// UUIDs the service draws at creation, so one asked for before it exists never comes to
-    /// exist, and the cache's scan resistance keeps such one-off ids from evicting live ones.
-    concerts: Arc<Cache<Uuid, Option<Arc<Concert>>>>,
-    schedules: Arc<Cache<Uuid, Option<Schedule>>>,
+    /// Concerts and schedules, each read at most `CATALOGUE_TTL` ago: the box office may edit
+    /// their texts and times, and every instance follows within that. Values are `Arc`s: the
+    /// join path checks a concert exists on every call and should not copy its strings to do
+    /// so. `None` remembers an id that names nothing: ids are random UUIDs the service draws at
+    /// creation, so one asked for before it exists never comes to exist, and the cache's scan
+    /// resistance keeps such one-off ids from evicting live ones.
+    concerts: Arc<Cache<Uuid, Timed<Option<Arc<Concert>>>>>,
+    schedules: Arc<Cache<Uuid, Timed<Option<Schedule>>>>,
     /// Each schedule's numbered plan; immutable once the schedule exists.
     layouts: Arc<Cache<Uuid, Option<Arc<Layout>>>>,
     /// Every schedule's place states, for maps, counts and best-available picks.
@@ -109,21 +137,43 @@ impl Shared {
     /// Concurrent misses on one id share one database read (a crowd arriving at a concert that
     /// is not cached yet must not become a crowd of identical queries).
     pub async fn concert(&self, id: Uuid) -> Result<Arc<Concert>> {
-        self.concerts
-            .get_or_insert_async(&id, async {
-                Ok::<_, Error>(self.store.concert(id).await?.map(Arc::new))
-            })
-            .await?
-            .ok_or(Error::ConcertNotFound)
+        timed(&self.concerts, id, async {
+            Ok(self.store.concert(id).await?.map(Arc::new))
+        })
+        .await?
+        .ok_or(Error::ConcertNotFound)
     }
 
-    /// A schedule's fixed fields (window, seats, price, concert); not its live seat count.
-    /// Concurrent misses share one read, as for concerts.
+    /// A schedule's stored fields (window, seats, price, concert, status); not its live seat
+    /// count. Concurrent misses share one read, as for concerts.
     pub async fn schedule(&self, id: Uuid) -> Result<Schedule> {
-        self.schedules
-            .get_or_insert_async(&id, self.store.schedule(id))
+        timed(&self.schedules, id, self.store.schedule(id))
             .await?
             .ok_or(Error::ScheduleNotFound)
+    }
+
+    /// Forgets this instance's copies of a concert and a schedule the box office just changed,
+    /// so its own answers show the change at once (other instances within `CATALOGUE_TTL`).
+    pub fn forget_catalogue(&self, concert: Option<Uuid>, schedule: Option<Uuid>) {
+        if let Some(id) = concert {
+            self.concerts.remove(&id);
+        }
+        if let Some(id) = schedule {
+            self.schedules.remove(&id);
+        }
+    }
+
+    /// What a reservation of `schedule_id` shows besides itself: the concert's title and venue,
+    /// the start and the place names.
+    pub async fn shown(&self, schedule_id: Uuid) -> Result<crate::reservations::Shown> {
+        let schedule = self.schedule(schedule_id).await?;
+        let concert = self.concert(schedule.concert_id).await?;
+        Ok(crate::reservations::Shown {
+            layout: self.layout(schedule_id).await?,
+            title: concert.title.clone(),
+            venue: concert.venue.clone(),
+            starts_at: schedule.starts_at,
+        })
     }
 
     /// A schedule's numbered plan. Concurrent misses share one read, as for concerts.

@@ -74,6 +74,10 @@ pub enum Error {
     RefundClosed,
     #[error("ticket not found")]
     TicketNotFound,
+    #[error("the schedule is cancelled")]
+    ScheduleCancelled,
+    #[error("webhook not found")]
+    WebhookNotFound,
     #[error(
         "this call needs a gate token: Authorization: Bearer <ENCORE_STAFF_TOKEN or the admin token>"
     )]
@@ -153,7 +157,8 @@ impl Error {
             | ReservationNotFound
             | PaymentNotFound
             | WaitlistEntryNotFound
-            | TicketNotFound => StatusCode::NOT_FOUND,
+            | TicketNotFound
+            | WebhookNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -169,6 +174,7 @@ impl Error {
             | WaitlistClosed
             | ReservationNotConfirmed
             | RefundClosed
+            | ScheduleCancelled
             | TicketVoid
             | AlreadyCheckedIn(_) => StatusCode::CONFLICT,
             BookingClosed | BalanceLimit | IdempotencyKeyReused | TicketInvalid => {
@@ -217,6 +223,8 @@ impl Error {
             ReservationNotConfirmed => "RESERVATION_NOT_CONFIRMED",
             RefundClosed => "REFUND_CLOSED",
             TicketNotFound => "TICKET_NOT_FOUND",
+            ScheduleCancelled => "SCHEDULE_CANCELLED",
+            WebhookNotFound => "WEBHOOK_NOT_FOUND",
             TicketInvalid => "TICKET_INVALID",
             TicketVoid => "TICKET_VOID",
             AlreadyCheckedIn(_) => "ALREADY_CHECKED_IN",

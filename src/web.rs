@@ -1,5 +1,5 @@
-//! The web front, embedded in the binary: `web/index.html` at `/`, every other file under `web/`
-//! at `/assets/<path>`. It uses only the public API.
+//! The web front, embedded in the binary: `web/index.html` at `/`, the box office
+//! `web/admin.html` at `/admin`, every other file under `web/` at `/assets/<path>`. It uses only the public API.
 //!
 //! Release builds carry the files inside the binary; debug builds read them from `web/` on disk,
 //! so a change to the front shows on reload without a rebuild.
@@ -23,6 +23,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/",
             get(|headers: HeaderMap| async move { file("index.html", &headers) }),
+        )
+        // The box office: its own page, the same approach as the fan site.
+        .route(
+            "/admin",
+            get(|headers: HeaderMap| async move { file("admin.html", &headers) }),
         )
         .route(
             "/assets/{*path}",

@@ -168,9 +168,13 @@ CREATE INDEX schedule_refunds_pending ON schedule_refunds (schedule_id, reservat
 CREATE TABLE checkins (
     ticket_id TEXT PRIMARY KEY,
     reservation_id BLOB NOT NULL,
+    schedule_id BLOB NOT NULL,
     number INTEGER NOT NULL,
     checked_in_at INTEGER NOT NULL
 );
+
+-- The box office's count of who is in, per schedule.
+CREATE INDEX checkins_by_schedule ON checkins (schedule_id);
 
 CREATE TABLE idempotency_keys (
     user_id BLOB NOT NULL REFERENCES users (id),

@@ -27,6 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             crate::queue::admin::queue_patch
         ))
         .routes(routes!(crate::queue::admin::draw))
+        .routes(routes!(super::admin::concerts))
+        .routes(routes!(super::admin::schedules))
+        .routes(routes!(super::admin::sales))
         .routes(routes!(super::schedules::create_schedule))
         .routes(routes!(super::schedules::list_schedules))
         .routes(routes!(super::schedules::seats))
@@ -71,11 +74,21 @@ pub struct NewConcert {
     pub refund_policy: Option<Vec<RefundTier>>,
 }
 
-/// Any of these; absent fields stay as they are, `onSaleAt: null` removes the on-sale time and
-/// `refundPolicy: null` goes back to the default policy.
+/// Any of these; absent fields stay as they are, `venue: null` removes the venue, `onSaleAt:
+/// null` removes the on-sale time and `refundPolicy: null` goes back to the default policy.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConcertPatch {
+    /// 1 to 200 characters, not blank, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    /// 1 to 200 characters, not blank, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub performer: Option<String>,
+    /// 1 to 200 characters, not blank, no control characters; or null.
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub venue: Option<Option<String>>,
     /// RFC 3339, or null.
     #[serde(default, deserialize_with = "some_or_null")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -142,8 +155,10 @@ pub async fn create_concert(
 
 #[utoipa::path(patch, path = "/admin/concerts/{concertId}", tag = "admin", request_body = ConcertPatch,
     security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
-    description = "Sets or removes the on-sale time (every instance follows within a second) and the refund \
-        policy. Once the on-sale time has passed it cannot change (422): the draw's seed is public then.",
+    description = "Changes the title, performer or venue (every instance shows them within 2 seconds; \
+        tickets already issued keep the holder's name and seat, not these), sets or removes the on-sale \
+        time (every instance follows within a second) and the refund policy. Once the on-sale time has \
+        passed it cannot change (422): the draw's seed is public then.",
     responses((status = 200, body = Concert), (status = 401), (status = 403),
               (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
 pub async fn patch_concert(
@@ -162,6 +177,22 @@ pub async fn patch_concert(
         .refund_policy
         .map(|p| p.map(RefundPolicy::parse).transpose())
         .transpose()?;
+    let edit = super::ConcertEdit {
+        title: body
+            .title
+            .as_deref()
+            .map(|v| text("title", v))
+            .transpose()?,
+        performer: body
+            .performer
+            .as_deref()
+            .map(|v| text("performer", v))
+            .transpose()?,
+        venue: body
+            .venue
+            .map(|v| v.as_deref().map(|v| text("venue", v)).transpose())
+            .transpose()?,
+    };
     if let Some(at) = on_sale_at {
         // Once the sale has opened the draw's seed is public: a later on-sale time would
         // draw a new pre-queue with a seed everyone knows.
@@ -178,6 +209,10 @@ pub async fn patch_concert(
             .store
             .set_refund_policy(concert_id, p.as_ref())
             .await?;
+    }
+    if edit.title.is_some() || edit.performer.is_some() || edit.venue.is_some() {
+        state.store.edit_concert(concert_id, &edit).await?;
+        state.forget_catalogue(Some(concert_id), None);
     }
     let policy = state.controls.refresh(concert_id, now).await?;
     let concert = state

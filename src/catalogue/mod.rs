@@ -1,5 +1,6 @@
 //! Concerts, their schedules (dates), each schedule's seating plan and its seat map.
 
+pub mod admin;
 pub mod handlers;
 pub mod plan;
 pub mod schedules;
@@ -202,6 +203,29 @@ pub trait CatalogueStore: Send + Sync {
     async fn schedule(&self, id: Uuid) -> Result<Option<Schedule>>;
     /// Every place of a schedule by number (seats, then standing places).
     async fn seats(&self, schedule_id: Uuid) -> Result<Vec<SeatRow>>;
+    /// Changes the concert's texts; `None` leaves a field as it is, `Some(None)` removes the
+    /// venue. False if there is no such concert.
+    async fn edit_concert(&self, id: Uuid, edit: &ConcertEdit) -> Result<bool>;
+    /// Every schedule of a concert, past and cancelled ones too, by `starts_at`.
+    async fn all_schedules(&self, concert_id: Uuid) -> Result<Vec<Schedule>>;
+    /// Moves a schedule that is not cancelled; false if it is (or does not exist).
+    async fn edit_schedule(
+        &self,
+        id: Uuid,
+        starts_at: Millis,
+        opens: Millis,
+        closes: Millis,
+    ) -> Result<bool>;
+    /// Tickets checked in per schedule of a concert.
+    async fn checked_in(&self, concert_id: Uuid) -> Result<Vec<(Uuid, i64)>>;
+}
+
+/// The texts of a concert the box office may change after creation.
+#[derive(Debug, Default)]
+pub struct ConcertEdit {
+    pub title: Option<String>,
+    pub performer: Option<String>,
+    pub venue: Option<Option<String>>,
 }
 
 #[cfg(test)]

@@ -71,16 +71,7 @@ impl NewSchedule {
             }
             (None, _, None) => return Err(Error::validation("price is required without a plan")),
         };
-        if opens >= closes {
-            return Err(Error::validation(
-                "bookingOpensAt must be before bookingClosesAt",
-            ));
-        }
-        if closes > starts_at {
-            return Err(Error::validation(
-                "the booking window must close by startsAt",
-            ));
-        }
+        check_window(starts_at, opens, closes)?;
         let layout = plan.layout()?;
         let schedule = Schedule {
             id: Uuid::now_v7(),
@@ -97,6 +88,21 @@ impl NewSchedule {
         };
         Ok((schedule, plan, layout))
     }
+}
+
+/// A booking window opens before it closes and closes by the start.
+pub fn check_window(starts_at: Millis, opens: Millis, closes: Millis) -> Result<()> {
+    if opens >= closes {
+        return Err(Error::validation(
+            "bookingOpensAt must be before bookingClosesAt",
+        ));
+    }
+    if closes > starts_at {
+        return Err(Error::validation(
+            "the booking window must close by startsAt",
+        ));
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/admin/concerts/{concertId}/schedules", tag = "admin",

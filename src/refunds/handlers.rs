@@ -1,4 +1,5 @@
-//! `POST /reservations/{id}/refund`: a paid reservation refunded under its concert's policy.
+//! `POST /reservations/{id}/refund`: a paid reservation refunded under its concert's policy;
+//! `GET` the same path: what a refund now would give back.
 
 use axum::Json as JsonOut;
 use axum::extract::State;
@@ -14,17 +15,21 @@ use crate::error::{Error, Result};
 use crate::http::auth::AuthUser;
 use crate::http::extract::{IdempotencyKey, Path};
 use crate::idempotency::{IdemKey, Replayable};
-use crate::reservations::ReservationView;
+use crate::money::Money;
+use crate::refunds::policy::{Fee, RefundPolicy};
+use crate::reservations::{ReservationStatus, ReservationView};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(refund))
+    OpenApiRouter::new().routes(routes!(refund, quote))
 }
 
 #[utoipa::path(post, path = "/reservations/{reservationId}/refund", tag = "reservations",
     description = "Refunds a CONFIRMED reservation in one transaction: it turns REFUNDED, every place of it \
         is free again (offered to the schedule's waiting list first), and the wallet gets the price less \
-        the fee back (a REFUND ledger line). The fee is the concert's refundPolicy tier with the smallest \
+        the fee back (a REFUND ledger line). The fee is the concert's refundPolicy tier with the largest \
         untilHoursBefore that is still at most the hours left before startsAt, as feePercent of the price \
         rounded down to the won; no such tier: REFUND_CLOSED. Without a policy: free until 24 hours before \
         the start, then closed. With an Idempotency-Key, a repeat returns the first answer.",
@@ -47,11 +52,11 @@ pub async fn refund(
         .reservation(id, user.0)
         .await?
         .ok_or(Error::ReservationNotFound)?;
-    let layout = state.layout(r.schedule_id).await?;
+    let shown = state.shown(r.schedule_id).await?;
     let now = clock::now();
     let outcome = state
         .store
-        .refund(user.0, id, now, idem.as_ref(), &layout)
+        .refund(user.0, id, now, idem.as_ref(), &shown)
         .await;
     let result = match &outcome {
         Ok(_) => "refunded",
@@ -77,6 +82,86 @@ pub async fn refund(
                 .places_changed(r.concert_id, r.numbers.len() as i64, 0);
         }
     }
-    Ok(outcome
-        .respond(|r| (StatusCode::OK, JsonOut(r.view(&layout, clock::now()))).into_response()))
+    Ok(
+        outcome
+            .respond(|r| (StatusCode::OK, JsonOut(r.view(&shown, clock::now()))).into_response()),
+    )
+}
+
+/// What a refund of the reservation now would keep and give back.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundQuote {
+    /// The reservation's total, in won.
+    #[schema(value_type = i64)]
+    pub price: Money,
+    /// What the refund would keep.
+    #[schema(value_type = i64)]
+    pub fee: Money,
+    /// What the wallet would get back: price − fee.
+    #[schema(value_type = i64)]
+    pub amount: Money,
+    /// The tier's fee percentage (0 for a called-off date).
+    pub fee_percent: i64,
+}
+
+#[utoipa::path(get, path = "/reservations/{reservationId}/refund", tag = "reservations",
+    description = "What `POST` on this path would give back now, under the same rules, so a fan sees the fee \
+        before confirming. A quote, not a promise: a tier boundary may pass in between.",
+    params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
+    responses((status = 200, body = RefundQuote), (status = 401),
+              (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's"),
+              (status = 409, description = "RESERVATION_NOT_CONFIRMED or REFUND_CLOSED"),
+              (status = 422)))]
+pub async fn quote(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<JsonOut<RefundQuote>> {
+    let r = state
+        .store
+        .reservation(id, user.0)
+        .await?
+        .ok_or(Error::ReservationNotFound)?;
+    if r.status != ReservationStatus::Confirmed {
+        return Err(Error::ReservationNotConfirmed);
+    }
+    // Both read from the database: the policy and the schedule's status change.
+    let schedule = state
+        .store
+        .schedule(r.schedule_id)
+        .await?
+        .ok_or(Error::ScheduleNotFound)?;
+    let concert = state
+        .store
+        .concert(r.concert_id)
+        .await?
+        .ok_or(Error::ConcertNotFound)?;
+    let policy = concert
+        .refund_policy
+        .unwrap_or_else(RefundPolicy::default_policy);
+    let now = clock::now();
+    let (fee, fee_percent) = if schedule.status == ScheduleStatus::Cancelled {
+        (
+            Fee {
+                fee: Money(0),
+                amount: r.price,
+            },
+            0,
+        )
+    } else {
+        let tier = policy
+            .tier(schedule.starts_at, now)
+            .ok_or(Error::RefundClosed)?;
+        (
+            policy.fee(r.price, schedule.starts_at, now)?,
+            tier.fee_percent,
+        )
+    };
+    Ok(JsonOut(RefundQuote {
+        price: r.price,
+        fee: fee.fee,
+        amount: fee.amount,
+        fee_percent,
+    }))
 }

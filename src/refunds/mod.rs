@@ -7,7 +7,6 @@ pub mod policy;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::catalogue::plan::Layout;
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::idempotency::{IdemKey, Replayable};
@@ -19,13 +18,13 @@ pub trait RefundStore: Send + Sync {
     /// AVAILABLE, it turns REFUNDED with the fee of the concert's policy at `now`, and the wallet
     /// gets the price less the fee (a `REFUND` ledger line). Errors: `RESERVATION_NOT_FOUND`,
     /// `RESERVATION_NOT_CONFIRMED`, `REFUND_CLOSED`. However many run at once for one
-    /// reservation, one succeeds. `layout` names the places of the answer stored under `idem`.
+    /// reservation, one succeeds. `shown` completes the answer stored under `idem`.
     async fn refund(
         &self,
         user_id: Uuid,
         reservation_id: Uuid,
         now: Millis,
         idem: Option<&IdemKey>,
-        layout: &Layout,
+        shown: &crate::reservations::Shown,
     ) -> Result<Replayable<Reservation>>;
 }

@@ -98,8 +98,14 @@ pub async fn hold(
     metrics::counter!("encore_holds_total", "result" => result).increment(1);
     let now = clock::now();
     Ok(match outcome? {
-        Hold::Made(r) => (StatusCode::CREATED, JsonOut(r.view(&layout, now))),
-        Hold::Again(r) => (StatusCode::OK, JsonOut(r.view(&layout, now))),
+        Hold::Made(r) => (
+            StatusCode::CREATED,
+            JsonOut(r.view(&state.shown(schedule.id).await?, now)),
+        ),
+        Hold::Again(r) => (
+            StatusCode::OK,
+            JsonOut(r.view(&state.shown(schedule.id).await?, now)),
+        ),
     })
 }
 
@@ -156,8 +162,8 @@ pub async fn list(
     let now = clock::now();
     let mut items = Vec::with_capacity(page.items.len());
     for r in page.items {
-        let layout = state.layout(r.schedule_id).await?;
-        items.push(r.view(&layout, now));
+        let shown = state.shown(r.schedule_id).await?;
+        items.push(r.view(&shown, now));
     }
     Ok(JsonOut(Page {
         items,
@@ -179,8 +185,8 @@ pub async fn detail(
         .reservation(id, user.0)
         .await?
         .ok_or(Error::ReservationNotFound)?;
-    let layout = state.layout(r.schedule_id).await?;
-    Ok(JsonOut(r.view(&layout, clock::now())))
+    let shown = state.shown(r.schedule_id).await?;
+    Ok(JsonOut(r.view(&shown, clock::now())))
 }
 
 #[utoipa::path(delete, path = "/reservations/{reservationId}", tag = "reservations",
@@ -201,6 +207,6 @@ pub async fn cancel(
         .patch(r.schedule_id, &r.numbers, AVAILABLE, 0, now);
     let n = r.numbers.len() as i64;
     state.controls.places_changed(r.concert_id, n, -n);
-    let layout = state.layout(r.schedule_id).await?;
-    Ok(JsonOut(r.view(&layout, now)))
+    let shown = state.shown(r.schedule_id).await?;
+    Ok(JsonOut(r.view(&shown, now)))
 }

@@ -83,15 +83,20 @@ impl Reservation {
         self
     }
 
-    /// The answer of the API: every place named from the schedule's layout.
-    pub fn view(self, layout: &Layout, now: Millis) -> ReservationView {
+    /// The answer of the API: every place named from the schedule's layout, with what a ticket
+    /// shows.
+    pub fn view(self, shown: &Shown, now: Millis) -> ReservationView {
         let r = self.at(now);
         let seats = r
             .numbers
             .iter()
-            .filter_map(|&n| SeatView::of(layout, n))
+            .filter_map(|&n| SeatView::of(&shown.layout, n))
             .collect();
         ReservationView {
+            booking_ref: booking_ref(r.id),
+            title: shown.title.clone(),
+            venue: shown.venue.clone(),
+            starts_at: shown.starts_at,
             id: r.id,
             concert_id: r.concert_id,
             schedule_id: r.schedule_id,
@@ -110,6 +115,35 @@ impl Reservation {
     }
 }
 
+/// What a reservation of one schedule shows besides itself (`AppState::shown`).
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub layout: std::sync::Arc<Layout>,
+    pub title: String,
+    pub venue: Option<String>,
+    pub starts_at: Millis,
+}
+
+/// The booking reference of a reservation: `ENC-` and eight Crockford base-32 characters in two
+/// groups, from 40 of the id's random bits (a UUIDv7's `rand_b`), so it needs no storage. It
+/// names a booking to a person together with the holder's name; 40 bits make two bookings of
+/// one concert sharing a reference unlikely, not impossible, so the API goes by id.
+pub fn booking_ref(id: Uuid) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let b = id.as_bytes();
+    let bits = u64::from_be_bytes([0, 0, 0, b[11], b[12], b[13], b[14], b[15]]);
+    let mut out = String::with_capacity(13);
+    out.push_str("ENC-");
+    for i in 0..8 {
+        if i == 4 {
+            out.push('-');
+        }
+        let shift = 35 - 5 * i;
+        out.push(ALPHABET[((bits >> shift) & 31) as usize] as char);
+    }
+    out
+}
+
 /// What a refund gave back and kept, in won.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Refund {
@@ -126,8 +160,19 @@ pub struct Refund {
 #[schema(as = Reservation)]
 pub struct ReservationView {
     pub id: Uuid,
+    /// A short reference for people (`ENC-7F3K-Q9XM`), derived from the id.
+    #[schema(example = "ENC-7F3K-Q9XM", pattern = "^ENC-[0-9A-Z]{4}-[0-9A-Z]{4}$")]
+    pub booking_ref: String,
     pub concert_id: Uuid,
+    /// The concert's title.
+    pub title: String,
+    /// The concert's venue, if it has one.
+    pub venue: Option<String>,
     pub schedule_id: Uuid,
+    /// When the schedule starts.
+    #[serde(serialize_with = "clock::ser")]
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Millis,
     /// The first seat's number (part 1's single seat); null for standing places.
     pub seat_number: Option<i64>,
     /// Every place of the order, seats by number.

@@ -185,8 +185,8 @@ async fn view(state: &AppState, e: Entry) -> Result<EntryView> {
     let offer = match e.reservation_id {
         Some(id) => match state.store.reservation(id, e.user_id).await? {
             Some(r) => {
-                let layout = state.layout(r.schedule_id).await?;
-                Some(r.view(&layout, now))
+                let shown = state.shown(r.schedule_id).await?;
+                Some(r.view(&shown, now))
             }
             None => None,
         },

@@ -235,6 +235,28 @@ impl TestApp {
             .await
     }
 
+    pub async fn admin_get(&self, path: &str) -> Resp {
+        self.send(self.req(Method::GET, path).bearer_auth(ADMIN))
+            .await
+    }
+
+    pub async fn admin_patch(&self, path: &str, body: Value) -> Resp {
+        self.send(self.req(Method::PATCH, path).bearer_auth(ADMIN).json(&body))
+            .await
+    }
+
+    /// `user` (with money enough) joins, holds seat `seat` of `schedule` and pays; returns the
+    /// reservation id.
+    pub async fn bought(&self, user: &User, concert: &str, schedule: &str, seat: i64) -> String {
+        let token = self.admitted(user, concert).await;
+        let hold = self.hold(user, &token, schedule, seat).await;
+        assert_eq!(hold.status, 201, "{}", hold.body);
+        let rid = hold.str("id");
+        let paid = self.pay(user, &rid, None).await;
+        assert_eq!(paid.status, 201, "{}", paid.body);
+        rid
+    }
+
     pub async fn user(&self) -> User {
         let r = self.post("users", None, None, json!({"name": "fan"})).await;
         assert_eq!(r.status, 201, "{}", r.body);

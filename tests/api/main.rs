@@ -4,6 +4,7 @@
 //! runs the same tests on PostgreSQL + Redis, and those too.
 
 mod abuse;
+mod boxoffice;
 mod cancellations;
 mod catalogue;
 mod common;

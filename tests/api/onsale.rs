@@ -10,20 +10,6 @@ use sha2::{Digest, Sha256};
 use crate::common::*;
 
 impl TestApp {
-    pub async fn admin_patch(&self, path: &str, body: Value) -> Resp {
-        self.send(
-            self.req(reqwest::Method::PATCH, path)
-                .bearer_auth(ADMIN)
-                .json(&body),
-        )
-        .await
-    }
-
-    pub async fn admin_get(&self, path: &str) -> Resp {
-        self.send(self.req(reqwest::Method::GET, path).bearer_auth(ADMIN))
-            .await
-    }
-
     /// A concert whose sale opens `in_ms` from now.
     pub async fn concert_on_sale_in(&self, in_ms: i64) -> String {
         let at = chrono::Utc::now() + chrono::Duration::milliseconds(in_ms);

@@ -138,6 +138,74 @@ macro_rules! impl_catalogue_store {
                 Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
             }
 
+            async fn edit_concert(
+                &self,
+                id: uuid::Uuid,
+                edit: &$crate::catalogue::ConcertEdit,
+            ) -> $crate::error::Result<bool> {
+                // `$5` says whether `$4` (the venue, maybe null) is given at all.
+                Ok(sqlx::query(
+                    "UPDATE concerts SET title = COALESCE($2, title), performer = COALESCE($3, performer),
+                            venue = CASE WHEN $5 THEN $4 ELSE venue END
+                      WHERE id = $1",
+                )
+                .bind(id)
+                .bind(edit.title.as_deref())
+                .bind(edit.performer.as_deref())
+                .bind(edit.venue.clone().flatten())
+                .bind(edit.venue.is_some())
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn all_schedules(
+                &self,
+                concert_id: uuid::Uuid,
+            ) -> $crate::error::Result<Vec<$crate::catalogue::Schedule>> {
+                let sql = format!(
+                    "{} WHERE s.concert_id = $1 ORDER BY s.starts_at, s.id",
+                    $crate::store::sql::catalogue::SCHEDULE_SELECT
+                );
+                Ok(sqlx::query_as(&sql).bind(concert_id).fetch_all(&self.read).await?)
+            }
+
+            async fn edit_schedule(
+                &self,
+                id: uuid::Uuid,
+                starts_at: i64,
+                opens: i64,
+                closes: i64,
+            ) -> $crate::error::Result<bool> {
+                Ok(sqlx::query(
+                    "UPDATE schedules SET starts_at = $2, booking_opens_at = $3, booking_closes_at = $4
+                      WHERE id = $1 AND status = 'SCHEDULED'",
+                )
+                .bind(id)
+                .bind(starts_at)
+                .bind(opens)
+                .bind(closes)
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn checked_in(
+                &self,
+                concert_id: uuid::Uuid,
+            ) -> $crate::error::Result<Vec<(uuid::Uuid, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT c.schedule_id, COUNT(*) FROM checkins c
+                       JOIN schedules s ON s.id = c.schedule_id
+                      WHERE s.concert_id = $1 GROUP BY c.schedule_id",
+                )
+                .bind(concert_id)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
             async fn seats(
                 &self,
                 schedule_id: uuid::Uuid,

@@ -113,7 +113,7 @@ macro_rules! impl_refund_store {
                 reservation_id: uuid::Uuid,
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
-                layout: &$crate::catalogue::plan::Layout,
+                shown: &$crate::reservations::Shown,
             ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::reservations::Reservation>> {
                 use $crate::idempotency::{Replayable, Stored};
                 let mut tx = self.write.begin().await?;
@@ -132,7 +132,7 @@ macro_rules! impl_refund_store {
                     }
                 };
                 if let Some(idem) = idem {
-                    let view = refunded.clone().view(layout, now);
+                    let view = refunded.clone().view(shown, now);
                     let answer = Stored::of(axum::http::StatusCode::OK, &view);
                     Self::idem_store(&mut tx, user_id, idem, &answer).await?;
                 }

@@ -12,8 +12,8 @@ macro_rules! impl_ticket_store {
                 use $crate::tickets::CheckIn;
                 // One statement: only a CONFIRMED reservation's ticket goes in, and only once.
                 let inserted = sqlx::query(
-                    "INSERT INTO checkins (ticket_id, reservation_id, number, checked_in_at)
-                     SELECT $1, r.id, $3, $4 FROM reservations r
+                    "INSERT INTO checkins (ticket_id, reservation_id, schedule_id, number, checked_in_at)
+                     SELECT $1, r.id, r.schedule_id, $3, $4 FROM reservations r
                       WHERE r.id = $2 AND r.status = 'CONFIRMED'
                      ON CONFLICT DO NOTHING",
                 )
