@@ -417,6 +417,10 @@ fn spawn_background(state: &AppState) {
         state.stop.clone(),
     );
     crate::cancellations::spawn(state.clone(), state.settings.sweep_interval);
+    match crate::webhooks::delivery::Deliverer::new(state.store.clone(), &state.settings) {
+        Ok(deliverer) => deliverer.spawn(state.stop.clone()),
+        Err(e) => tracing::error!(error = %e, "webhook deliveries cannot start"),
+    }
     let offers = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(offers.settings.sweep_interval);
@@ -479,7 +483,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::refunds::handlers::router())
         .merge(crate::tickets::handlers::router())
         .merge(crate::cancellations::handlers::router())
-        .merge(crate::waitlist::handlers::router());
+        .merge(crate::waitlist::handlers::router())
+        .merge(crate::webhooks::handlers::router());
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(ops::router())

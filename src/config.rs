@@ -156,6 +156,17 @@ pub struct Settings {
     /// On SIGTERM, how long requests in flight may finish before the process exits anyway.
     #[arg(long, env = "ENCORE_DRAIN_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub drain_timeout: Duration,
+    /// `on` lets webhooks target loopback, private and link-local addresses (a webhook URL is
+    /// otherwise refused when it names one, and a delivery when its host resolves to one).
+    #[arg(long, env = "ENCORE_WEBHOOK_ALLOW_PRIVATE", default_value = "off", value_parser = on_off)]
+    pub webhook_allow_private: bool,
+    /// The wait after a webhook delivery's first failed attempt; each next wait doubles, and
+    /// attempts stop 24 hours after the event.
+    #[arg(long, env = "ENCORE_WEBHOOK_RETRY_BASE", default_value = "5s", value_parser = duration)]
+    pub webhook_retry_base: Duration,
+    /// How long one webhook delivery attempt may take (connect, send, answer).
+    #[arg(long, env = "ENCORE_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub webhook_timeout: Duration,
 }
 
 fn on_off(s: &str) -> Result<bool, String> {

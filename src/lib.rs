@@ -24,6 +24,7 @@ pub mod users;
 pub mod waitlist;
 pub mod wallet;
 pub mod web;
+pub mod webhooks;
 
 pub use app::Application;
 pub use config::Settings;

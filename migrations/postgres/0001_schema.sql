@@ -37,6 +37,9 @@ CREATE TABLE concerts (
     -- The refund fee tiers as JSON (src/refunds/policy.rs); NULL: free until 24 hours before the
     -- start, then closed.
     refund_policy TEXT,
+    -- When an instance first saw every place sold (the `concert.sold_out` webhook); NULL while
+    -- places are left.
+    sold_out_at BIGINT,
     created_at BIGINT NOT NULL
 );
 
@@ -181,6 +184,36 @@ CREATE TABLE checkins (
 
 -- The box office's count of who is in, per schedule.
 CREATE INDEX checkins_by_schedule ON checkins (schedule_id);
+
+-- Endpoints told of events. `events` holds the subscribed types, each between spaces, so one
+-- LIKE finds the subscribers of a type. `secret` signs each delivery.
+CREATE TABLE webhooks (
+    id UUID PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- The outbox: one row per event and subscribed endpoint, written in the transaction of the change
+-- the event reports. `next_at` is when an instance may try it next (a claim moves it past the
+-- attempt's deadline, so a crashed attempt is tried again); NULL once DELIVERED or FAILED.
+CREATE TABLE webhook_deliveries (
+    webhook_id UUID NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_id UUID NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_at BIGINT,
+    last_status_code BIGINT,
+    last_error TEXT,
+    delivered_at BIGINT,
+    PRIMARY KEY (webhook_id, event_id)
+);
+
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE next_at IS NOT NULL;
 
 CREATE TABLE idempotency_keys (
     user_id UUID NOT NULL REFERENCES users (id),

@@ -57,6 +57,10 @@ pub trait OnSaleStore: Send + Sync {
     ) -> Result<()>;
     async fn set_on_sale_at(&self, concert_id: Uuid, at: Option<Millis>) -> Result<()>;
     async fn places(&self, concert_id: Uuid, now: Millis) -> Result<Places>;
+    /// Records that every place of the concert is sold (with its `concert.sold_out` event, in
+    /// one transaction), or that places are back; true if this call changed the record, so
+    /// however many instances see a sell-out, it is reported once.
+    async fn record_sold_out(&self, concert_id: Uuid, sold_out: bool, now: Millis) -> Result<bool>;
 }
 
 /// Everything the queue needs to know about a concert at one moment.
@@ -159,6 +163,8 @@ struct Entry {
     /// Bumped whenever the policy changes what a waiter sees (sold out, paused, limits).
     changed: watch::Sender<u64>,
     refreshing: bool,
+    /// Whether the last database read found the concert sold out (local patches aside).
+    read_sold_out: bool,
 }
 
 pub struct Controls {
@@ -208,11 +214,18 @@ impl Controls {
         let mut concerts = self.concerts.write();
         match read {
             Ok(policy) => {
+                // The sold-out state is recorded where this instance's reads see it change (and
+                // on its first read): a write now and then, not one a read.
+                let seen = concerts.get(&concert_id).map(|e| e.read_sold_out);
+                if seen != Some(policy.sold_out()) {
+                    self.record_sold_out(concert_id, policy.sold_out(), now);
+                }
                 match concerts.get_mut(&concert_id) {
                     Some(e) => {
                         let before = e.policy;
                         e.policy = policy;
                         e.refreshing = false;
+                        e.read_sold_out = policy.sold_out();
                         if differs(&before, &policy) {
                             e.changed.send_modify(|v| *v += 1);
                         }
@@ -224,6 +237,7 @@ impl Controls {
                                 policy,
                                 changed: watch::channel(0).0,
                                 refreshing: false,
+                                read_sold_out: policy.sold_out(),
                             },
                         );
                     }
@@ -238,6 +252,17 @@ impl Controls {
                 cached.ok_or(e)
             }
         }
+    }
+
+    /// Records the concert's sold-out state in the background (with its webhook event when it
+    /// turns sold out). A failed record waits for the next change this instance sees.
+    fn record_sold_out(&self, concert_id: Uuid, sold_out: bool, now: Millis) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.record_sold_out(concert_id, sold_out, now).await {
+                tracing::warn!(%concert_id, error = %e, "could not record the sold-out state");
+            }
+        });
     }
 
     /// Reads the policy again at once (after a change made here).

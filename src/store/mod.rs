@@ -22,6 +22,7 @@ use crate::tickets::TicketStore;
 use crate::users::UserStore;
 use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
+use crate::webhooks::WebhookStore;
 
 /// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot, the
 /// forgetting of old idempotency keys.
@@ -56,6 +57,7 @@ pub trait Store:
     + SystemStore
     + OnSaleStore
     + WaitlistStore
+    + WebhookStore
 {
 }
 
@@ -71,6 +73,7 @@ impl<T> Store for T where
         + SystemStore
         + OnSaleStore
         + WaitlistStore
+        + WebhookStore
 {
 }
 

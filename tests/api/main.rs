@@ -26,3 +26,4 @@ mod venues;
 mod waitlist;
 mod wallet;
 mod web;
+mod webhooks;

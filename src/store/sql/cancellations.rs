@@ -25,7 +25,7 @@ macro_rules! impl_cancellation_store {
             async fn cancel_schedule(
                 &self,
                 schedule_id: uuid::Uuid,
-                _now: i64,
+                now: i64,
             ) -> $crate::error::Result<bool> {
                 let mut tx = self.write.begin().await?;
                 let cancelled = sqlx::query(
@@ -51,7 +51,7 @@ macro_rules! impl_cancellation_store {
                     .bind(schedule_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("UPDATE waitlist SET status = 'CANCELLED' WHERE schedule_id = $1 AND status = 'WAITING'")
+                sqlx::query("UPDATE waitlist SET status = 'CANCELLED' WHERE schedule_id = $1 AND status IN ('WAITING', 'OFFERING')")
                     .bind(schedule_id)
                     .execute(&mut *tx)
                     .await?;
@@ -62,6 +62,21 @@ macro_rules! impl_cancellation_store {
                 .bind(schedule_id)
                 .execute(&mut *tx)
                 .await?;
+                let (concert_id, refunds): (uuid::Uuid, i64) = sqlx::query_as(
+                    "SELECT s.concert_id, (SELECT COUNT(*) FROM schedule_refunds r WHERE r.schedule_id = s.id)
+                       FROM schedules s WHERE s.id = $1",
+                )
+                .bind(schedule_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let event = $crate::webhooks::Event::new(
+                    $crate::webhooks::EventType::ScheduleCancelled,
+                    now,
+                    serde_json::json!({"scheduleId": schedule_id, "concertId": concert_id,
+                                       "cancelledAt": $crate::clock::to_rfc3339(now),
+                                       "refundsTotal": refunds}),
+                );
+                Self::emit(&mut tx, &event).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -123,16 +138,26 @@ macro_rules! impl_cancellation_store {
                 .bind(reservation_id)
                 .execute(&mut *tx)
                 .await?;
-                let refunded: Option<(uuid::Uuid, $crate::money::Money)> = sqlx::query_as(
+                let refunded: Option<(uuid::Uuid, $crate::money::Money, uuid::Uuid)> = sqlx::query_as(
                     "UPDATE reservations SET status = 'REFUNDED', refund_amount = price, refund_fee = 0
-                      WHERE id = $1 AND status || '' = 'CONFIRMED' RETURNING user_id, price",
+                      WHERE id = $1 AND status || '' = 'CONFIRMED' RETURNING user_id, price, concert_id",
                 )
                 .bind(reservation_id)
                 .fetch_optional(&mut *tx)
                 .await?;
                 // Not CONFIRMED any more: its fan refunded it first, in full (the schedule was
                 // cancelled), and the row is done all the same.
-                if let Some((user_id, price)) = refunded {
+                if let Some((user_id, price, concert_id)) = refunded {
+                    let event = $crate::webhooks::Event::new(
+                        $crate::webhooks::EventType::ReservationRefunded,
+                        now,
+                        serde_json::json!({"reservationId": reservation_id,
+                                           "bookingRef": $crate::reservations::booking_ref(reservation_id),
+                                           "concertId": concert_id, "scheduleId": schedule_id,
+                                           "userId": user_id, "price": price, "amount": price, "fee": 0,
+                                           "reason": "SCHEDULE_CANCELLED"}),
+                    );
+                    Self::emit(&mut tx, &event).await?;
                     let balance: $crate::money::Money = sqlx::query_scalar(
                         "UPDATE wallets SET balance = balance + $2, updated_at = $3
                           WHERE user_id = $1 AND balance + $2 <= $4 RETURNING balance",

@@ -80,6 +80,7 @@ mod tickets;
 mod users;
 pub(crate) mod waitlist;
 pub(crate) mod wallet;
+pub(crate) mod webhooks;
 
 pub(crate) use cancellations::impl_cancellation_store;
 pub(crate) use catalogue::impl_catalogue_store;
@@ -92,6 +93,7 @@ pub(crate) use tickets::impl_ticket_store;
 pub(crate) use users::impl_user_store;
 pub(crate) use waitlist::impl_waitlist_store;
 pub(crate) use wallet::impl_wallet_store;
+pub(crate) use webhooks::impl_webhook_store;
 
 /// A database behind two pools. SQLite: one writer connection (writes queue in the pool rather
 /// than failing with SQLITE_BUSY) and several readers. PostgreSQL: the same pool twice, and
@@ -124,6 +126,7 @@ macro_rules! impl_all_stores {
         $crate::store::sql::impl_system_store!($db);
         $crate::store::sql::impl_on_sale_store!($db);
         $crate::store::sql::impl_waitlist_store!($db);
+        $crate::store::sql::impl_webhook_store!($db);
     };
 }
 pub(crate) use impl_all_stores;

@@ -90,6 +90,43 @@ macro_rules! impl_on_sale_store {
                     total,
                 })
             }
+
+            async fn record_sold_out(
+                &self,
+                concert_id: uuid::Uuid,
+                sold_out: bool,
+                now: i64,
+            ) -> $crate::error::Result<bool> {
+                if !sold_out {
+                    let cleared = sqlx::query(
+                        "UPDATE concerts SET sold_out_at = NULL WHERE id = $1 AND sold_out_at IS NOT NULL",
+                    )
+                    .bind(concert_id)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                    return Ok(cleared == 1);
+                }
+                let mut tx = self.write.begin().await?;
+                let marked = sqlx::query(
+                    "UPDATE concerts SET sold_out_at = $2 WHERE id = $1 AND sold_out_at IS NULL",
+                )
+                .bind(concert_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if marked == 1 {
+                    let event = $crate::webhooks::Event::new(
+                        $crate::webhooks::EventType::ConcertSoldOut,
+                        now,
+                        serde_json::json!({"concertId": concert_id, "soldOutAt": $crate::clock::to_rfc3339(now)}),
+                    );
+                    Self::emit(&mut tx, &event).await?;
+                }
+                tx.commit().await?;
+                Ok(marked == 1)
+            }
         }
     };
 }

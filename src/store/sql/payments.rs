@@ -131,6 +131,15 @@ macro_rules! impl_payment_store {
                     Self::idem_store(&mut tx, user_id, idem, &answer).await?;
                 }
                 let mut reservation = Self::with_numbers(&mut *tx, vec![reservation]).await?.remove(0);
+                let mut data = $crate::webhooks::reservation_data(&reservation);
+                data["userId"] = serde_json::json!(user_id);
+                data["confirmedAt"] = serde_json::json!($crate::clock::to_rfc3339(now));
+                let event = $crate::webhooks::Event::new(
+                    $crate::webhooks::EventType::ReservationConfirmed,
+                    now,
+                    data,
+                );
+                Self::emit(&mut tx, &event).await?;
                 tx.commit().await?;
                 reservation.status = $crate::reservations::ReservationStatus::Confirmed;
                 Ok(Replayable::Fresh($crate::payments::Paid { payment, reservation }))

@@ -101,6 +101,17 @@ macro_rules! impl_refund_store {
                     .await?;
                 }
                 refunded.numbers = Self::with_numbers(&mut **tx, vec![r]).await?.remove(0).numbers;
+                let mut data = $crate::webhooks::reservation_data(&refunded);
+                data["userId"] = serde_json::json!(user_id);
+                data["amount"] = serde_json::json!(fee.amount);
+                data["fee"] = serde_json::json!(fee.fee);
+                data["reason"] = serde_json::json!("REFUND");
+                let event = $crate::webhooks::Event::new(
+                    $crate::webhooks::EventType::ReservationRefunded,
+                    now,
+                    data,
+                );
+                Self::emit(tx, &event).await?;
                 Ok(refunded)
             }
         }

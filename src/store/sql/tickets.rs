@@ -11,6 +11,7 @@ macro_rules! impl_ticket_store {
             ) -> $crate::error::Result<$crate::tickets::CheckIn> {
                 use $crate::tickets::CheckIn;
                 // One statement: only a CONFIRMED reservation's ticket goes in, and only once.
+                let mut tx = self.write.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO checkins (ticket_id, reservation_id, schedule_id, number, checked_in_at)
                      SELECT $1, r.id, r.schedule_id, $3, $4 FROM reservations r
@@ -21,12 +22,28 @@ macro_rules! impl_ticket_store {
                 .bind(ticket.reservation_id)
                 .bind(ticket.number)
                 .bind(now)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 if inserted == 1 {
+                    let schedule_id: uuid::Uuid =
+                        sqlx::query_scalar("SELECT schedule_id FROM checkins WHERE ticket_id = $1")
+                            .bind(ticket.to_string())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let event = $crate::webhooks::Event::new(
+                        $crate::webhooks::EventType::TicketCheckedIn,
+                        now,
+                        serde_json::json!({"ticketId": ticket.to_string(),
+                                           "reservationId": ticket.reservation_id,
+                                           "scheduleId": schedule_id, "place": ticket.number,
+                                           "checkedInAt": $crate::clock::to_rfc3339(now)}),
+                    );
+                    Self::emit(&mut tx, &event).await?;
+                    tx.commit().await?;
                     return Ok(CheckIn::First(now));
                 }
+                tx.rollback().await?;
                 let at: Option<i64> =
                     sqlx::query_scalar("SELECT checked_in_at FROM checkins WHERE ticket_id = $1")
                         .bind(ticket.to_string())
