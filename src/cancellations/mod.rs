@@ -33,8 +33,13 @@ pub trait CancellationStore: Send + Sync {
     /// refund job. False when it was cancelled already (nothing changes).
     async fn cancel_schedule(&self, schedule_id: Uuid, now: Millis) -> Result<bool>;
     async fn refund_progress(&self, schedule_id: Uuid) -> Result<RefundProgress>;
-    /// Up to `limit` listed refunds not done yet, as (schedule, reservation).
-    async fn pending_refunds(&self, limit: i64) -> Result<Vec<(Uuid, Uuid)>>;
+    /// Up to `limit` listed refunds not done yet, as (schedule, reservation), in that order,
+    /// after `after`.
+    async fn pending_refunds(
+        &self,
+        after: Option<(Uuid, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, Uuid)>>;
     /// Refunds one listed reservation in full and marks it done, in one transaction; false when
     /// another caller did it first.
     async fn refund_listed(
@@ -46,13 +51,17 @@ pub trait CancellationStore: Send + Sync {
 }
 
 /// One round of the refund job: the listed refunds not done yet, each in its own transaction,
-/// batch after batch while batches make progress. One that fails (a wallet at its cap) is left
-/// for the next round without holding up the others.
+/// batch after batch in key order. One that fails (a wallet at its cap) is passed over, so it
+/// never holds up the others, and tried again next round.
 pub async fn round(state: &AppState) -> Result<u64> {
     let mut done = 0;
+    let mut after = None;
     loop {
-        let pending = state.store.pending_refunds(BATCH).await?;
-        let mut progressed = false;
+        let pending = state.store.pending_refunds(after, BATCH).await?;
+        let Some(&last) = pending.last() else {
+            return Ok(done);
+        };
+        after = Some(last);
         for (schedule, reservation) in pending {
             if state.stop.is_cancelled() {
                 return Ok(done);
@@ -62,18 +71,12 @@ pub async fn round(state: &AppState) -> Result<u64> {
                 .refund_listed(schedule, reservation, clock::now())
                 .await
             {
-                Ok(true) => {
-                    done += 1;
-                    progressed = true;
-                }
-                Ok(false) => progressed = true,
+                Ok(true) => done += 1,
+                Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, %reservation, "cancellation refund failed; retrying")
                 }
             }
-        }
-        if !progressed {
-            return Ok(done);
         }
     }
 }

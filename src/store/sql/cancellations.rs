@@ -96,12 +96,17 @@ macro_rules! impl_cancellation_store {
 
             async fn pending_refunds(
                 &self,
+                after: Option<(uuid::Uuid, uuid::Uuid)>,
                 limit: i64,
             ) -> $crate::error::Result<Vec<(uuid::Uuid, uuid::Uuid)>> {
+                let (schedule, reservation) = after.unzip();
                 Ok(sqlx::query_as(
-                    "SELECT schedule_id, reservation_id FROM schedule_refunds WHERE done = 0
-                      ORDER BY schedule_id, reservation_id LIMIT $1",
+                    "SELECT schedule_id, reservation_id FROM schedule_refunds
+                      WHERE done = 0 AND ($1 IS NULL OR (schedule_id, reservation_id) > ($1, $2))
+                      ORDER BY schedule_id, reservation_id LIMIT $3",
                 )
+                .bind(schedule)
+                .bind(reservation)
                 .bind(limit)
                 .fetch_all(&self.read)
                 .await?)
