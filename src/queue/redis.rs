@@ -986,9 +986,8 @@ mod tests {
             per_minute: None,
             sale: Sale::Draw(seed),
         };
-        let drawn: i64 = q
-            .ctx
-            .run_within(
+        let draw = || {
+            q.ctx.run_within::<i64>(
                 DRAW_TIMEOUT,
                 &q.scripts.draw,
                 &state.names,
@@ -996,8 +995,8 @@ mod tests {
                 &adm,
                 &stale,
             )
-            .await
-            .unwrap();
+        };
+        let drawn = draw().await.unwrap();
         assert_eq!(drawn, 3);
         let line: Vec<String> = conn.zrange(&state.names.keys[0], 0, -1).await.unwrap();
         let mut want: Vec<String> = stale.iter().filter(|id| **id != left).cloned().collect();
@@ -1012,18 +1011,7 @@ mod tests {
         let pre: i64 = conn.zcard(&state.names.keys[6]).await.unwrap();
         assert_eq!(pre, 0);
         // Once only.
-        let again: i64 = q
-            .ctx
-            .run_within(
-                DRAW_TIMEOUT,
-                &q.scripts.draw,
-                &state.names,
-                now,
-                &adm,
-                &stale,
-            )
-            .await
-            .unwrap();
+        let again = draw().await.unwrap();
         assert_eq!(again, 0);
         let _: () = redis::cmd("DEL")
             .arg(&state.names.keys)

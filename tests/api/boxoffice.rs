@@ -196,27 +196,17 @@ async fn sales_count_sold_and_held_places_revenue_and_check_ins_per_grade() {
     let buyer = app.user().await;
     app.charge(&buyer, 100_000).await;
     let rid = app.bought(&buyer, &concert, &schedule, 1).await;
-    let bought_s = app.bought(&buyer, &concert, &schedule, 5).await;
+    app.bought(&buyer, &concert, &schedule, 5).await;
     let holder = app.user().await;
     let token = app.admitted(&holder, &concert).await;
     assert_eq!(app.hold(&holder, &token, &schedule, 6).await.status, 201);
 
-    let tickets = app
-        .get(&format!("reservations/{rid}/tickets"), Some(&buyer), None)
-        .await;
-    let code = tickets.body["items"][0]["code"]
+    let code = app.tickets(&buyer, &rid).await[0]["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    let r = app
-        .send(
-            app.req(reqwest::Method::POST, "checkins")
-                .bearer_auth(ADMIN)
-                .json(&json!({"code": code})),
-        )
-        .await;
+    let r = app.scan(ADMIN, &code).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let _ = bought_s;
 
     let sales = app
         .admin_get(&format!("admin/concerts/{concert}/sales"))

@@ -257,6 +257,25 @@ impl TestApp {
         rid
     }
 
+    /// The tickets of a paid reservation.
+    pub async fn tickets(&self, user: &User, rid: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!("reservations/{rid}/tickets"), Some(user), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"].as_array().unwrap().clone()
+    }
+
+    /// A gate's scan of `code` with `bearer` (the staff or admin token).
+    pub async fn scan(&self, bearer: &str, code: &str) -> Resp {
+        self.send(
+            self.req(Method::POST, "checkins")
+                .bearer_auth(bearer)
+                .json(&json!({"code": code})),
+        )
+        .await
+    }
+
     pub async fn user(&self) -> User {
         let r = self.post("users", None, None, json!({"name": "fan"})).await;
         assert_eq!(r.status, 201, "{}", r.body);

@@ -35,28 +35,11 @@ async fn two_seats_bought(app: &TestApp) -> (User, String, String) {
     (user, rid, schedule)
 }
 
-async fn tickets(app: &TestApp, user: &User, rid: &str) -> Vec<Value> {
-    let r = app
-        .get(&format!("reservations/{rid}/tickets"), Some(user), None)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["items"].as_array().unwrap().clone()
-}
-
-async fn scan(app: &TestApp, bearer: &str, code: &str) -> Resp {
-    app.send(
-        app.req(Method::POST, "checkins")
-            .bearer_auth(bearer)
-            .json(&json!({"code": code})),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn each_place_has_a_ticket_signed_with_the_published_key() {
     let app = spawn().await;
     let (user, rid, schedule) = two_seats_bought(&app).await;
-    let items = tickets(&app, &user, &rid).await;
+    let items = app.tickets(&user, &rid).await;
     assert_eq!(items.len(), 2);
     let jwk = app.get("tickets/key", None, None).await;
     assert_eq!(jwk.status, 200);
@@ -112,7 +95,7 @@ async fn each_place_has_a_ticket_signed_with_the_published_key() {
 async fn encore_verify_ticket_checks_a_code_offline() {
     let app = spawn().await;
     let (user, rid, _) = two_seats_bought(&app).await;
-    let code = tickets(&app, &user, &rid).await[0]["code"]
+    let code = app.tickets(&user, &rid).await[0]["code"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -150,9 +133,9 @@ async fn encore_verify_ticket_checks_a_code_offline() {
 async fn one_hundred_gates_scanning_one_ticket_let_it_in_once() {
     let app = spawn_with(|s| s.staff_token = Some(STAFF.into())).await;
     let (user, rid, schedule) = two_seats_bought(&app).await;
-    let items = tickets(&app, &user, &rid).await;
+    let items = app.tickets(&user, &rid).await;
     let code = items[0]["code"].as_str().unwrap();
-    let answers = futures_util::future::join_all((0..100).map(|_| scan(&app, STAFF, code))).await;
+    let answers = futures_util::future::join_all((0..100).map(|_| app.scan(STAFF, code))).await;
     let ok: Vec<&Resp> = answers.iter().filter(|r| r.status == 200).collect();
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].body["ticketId"], items[0]["ticketId"]);
@@ -169,7 +152,7 @@ async fn one_hundred_gates_scanning_one_ticket_let_it_in_once() {
         assert!(r.str("detail").contains(&at), "{} vs {at}", r.body);
     }
     // The other place is its own ticket; the admin token opens gates too.
-    let r = scan(&app, ADMIN, items[1]["code"].as_str().unwrap()).await;
+    let r = app.scan(ADMIN, items[1]["code"].as_str().unwrap()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app
         .send(
@@ -178,7 +161,7 @@ async fn one_hundred_gates_scanning_one_ticket_let_it_in_once() {
         )
         .await;
     assert_eq!(r.status, 401);
-    let r = scan(&app, &user.key, code).await;
+    let r = app.scan(&user.key, code).await;
     assert_eq!(r.status, 403);
 }
 
@@ -186,7 +169,7 @@ async fn one_hundred_gates_scanning_one_ticket_let_it_in_once() {
 async fn forged_altered_and_refunded_tickets_are_refused() {
     let app = spawn_with(|s| s.staff_token = Some(STAFF.into())).await;
     let (user, rid, schedule) = two_seats_bought(&app).await;
-    let code = tickets(&app, &user, &rid).await[0]["code"]
+    let code = app.tickets(&user, &rid).await[0]["code"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -208,7 +191,7 @@ async fn forged_altered_and_refunded_tickets_are_refused() {
         )
     );
     for bad in [forged.as_str(), altered.as_str(), "not-a-code", "a.b.c", ""] {
-        let r = scan(&app, STAFF, bad).await;
+        let r = app.scan(STAFF, bad).await;
         assert_eq!(
             (r.status, r.code()),
             (422, "TICKET_INVALID"),
@@ -224,7 +207,7 @@ async fn forged_altered_and_refunded_tickets_are_refused() {
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = scan(&app, STAFF, &code).await;
+    let r = app.scan(STAFF, &code).await;
     assert_eq!((r.status, r.code()), (409, "TICKET_VOID"));
     let r = app
         .get(&format!("reservations/{rid}/tickets"), Some(&user), None)

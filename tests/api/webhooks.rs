@@ -237,20 +237,11 @@ async fn every_event_type_arrives_signed_though_the_first_three_attempts_fail() 
         })
         .await
     );
-    let code = app
-        .get(&format!("reservations/{first}/tickets"), Some(&fan), None)
-        .await
-        .body["items"][0]["code"]
+    let code = app.tickets(&fan, &first).await[0]["code"]
         .as_str()
         .unwrap()
         .to_owned();
-    let r = app
-        .send(
-            app.req(reqwest::Method::POST, "checkins")
-                .bearer_auth(ADMIN)
-                .json(&json!({"code": code})),
-        )
-        .await;
+    let r = app.scan(ADMIN, &code).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let refunded = app
         .post(
