@@ -85,6 +85,7 @@ export async function startServer(env = {}) {
   };
   server.api = (method, p, opts) => call(baseUrl, method, p, opts);
   server.admin = (method, p, body) => call(baseUrl, method, p, { body, key: ADMIN_TOKEN });
+  server.adminToken = ADMIN_TOKEN;
   return server;
 }
 
@@ -188,15 +189,16 @@ const CONTENT_TYPES = {
 
 /**
  * For working on the front without rebuilding encore (which embeds web/ at build time):
- * E2E_WEB_FROM_DISK=1 answers `/` with web/index.html and `/assets/<path>` with web/<path> from
+ * E2E_WEB_FROM_DISK=1 answers `/` with web/index.html, `/admin` with web/admin.html and `/assets/<path>` with web/<path> from
  * disk instead of the server (404 for a file that is not there or lies outside web/).
  */
 async function serveWebFromDisk(context) {
   const web = path.resolve(E2E_DIR, '..', 'web');
-  const isWeb = (url) => url.pathname === '/' || url.pathname.startsWith('/assets/');
+  const pages = { '/': 'index.html', '/admin': 'admin.html' };
+  const isWeb = (url) => url.pathname in pages || url.pathname.startsWith('/assets/');
   await context.route(isWeb, (route) => {
     const { pathname } = new URL(route.request().url());
-    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice('/assets/'.length));
+    const rel = pages[pathname] || decodeURIComponent(pathname.slice('/assets/'.length));
     const file = path.resolve(web, rel);
     const contentType = CONTENT_TYPES[path.extname(file).toLowerCase()];
     if (!file.startsWith(web + path.sep) || !contentType || !existsSync(file) || !statSync(file).isFile()) {

@@ -1,11 +1,13 @@
-// My tickets: the fan's reservations, newest first, paged, each with its seats, total and status.
+// My tickets: the fan's reservations, newest first, paged, each with its concert, date, venue,
+// booking reference, seats, total and status; paid ones with a QR code per place and a refund.
 import { t } from '../i18n.js';
 import { h, heading } from '../dom.js';
 import { money, when, timeEl } from '../format.js';
-import { api, cache, getConcert, effectiveStatus } from '../api.js';
+import { api, effectiveStatus } from '../api.js';
 import { fail, loadFailed } from '../errors.js';
 import { requireUser } from '../router.js';
 import { reservationSeats, seatTable } from '../seatnames.js';
+import { ticketCodes, refundControl } from '../tickets/passes.js';
 
 export async function pageTickets(ctx, main) {
   if (!requireUser()) return;
@@ -19,7 +21,6 @@ export async function pageTickets(ctx, main) {
     more.disabled = true;
     try {
       const page = await api('GET', `/reservations?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      await Promise.all([...new Set(page.items.map((r) => r.concertId))].map((id) => getConcert(id).catch(() => null)));
       if (!ctx.alive()) return;
       if (first) { list.replaceChildren(); list.removeAttribute('aria-busy'); first = false; }
       for (const r of page.items) list.append(ticketCard(r));
@@ -36,19 +37,27 @@ export async function pageTickets(ctx, main) {
 
 function ticketCard(r) {
   const st = effectiveStatus(r);
-  const concert = cache.concerts.get(r.concertId);
-  const schedule = cache.schedules.get(r.scheduleId);
-  const marks = { HELD: '◔', CONFIRMED: '✓', CANCELLED: '–', EXPIRED: '⌛' };
+  const marks = { HELD: '◔', CONFIRMED: '✓', CANCELLED: '–', EXPIRED: '⌛', REFUNDED: '↩' };
   let detail = t('tickets.createdAt', { time: when(r.createdAt) });
   if (st === 'CONFIRMED' && r.confirmedAt) detail = t('tickets.confirmedAt', { time: when(r.confirmedAt) });
   if (st === 'HELD') detail = t('tickets.heldUntil', { time: when(r.heldUntil) });
-  return h('li', { class: `card ticket-card ticket-card--${st.toLowerCase()}`, 'data-reservation': r.id, 'data-status': st },
+  if (st === 'REFUNDED' && r.refund) detail = t('tickets.refundedDetail', { amount: money(r.refund.amount), fee: money(r.refund.fee) });
+  const card = h('li', { class: `card ticket-card ticket-card--${st.toLowerCase()}`, 'data-reservation': r.id, 'data-status': st },
     h('div', null,
-      h('h2', null, concert ? concert.title : t('tickets.unknownConcert')),
-      h('p', null, schedule ? [timeEl(schedule.startsAt), ' · '] : null, t('tickets.total', { total: money(r.price), n: reservationSeats(r).length })),
+      h('h2', null, r.title || t('tickets.unknownConcert')),
+      h('p', null, r.startsAt ? [timeEl(r.startsAt)] : null, r.venue ? ` · ${r.venue}` : null),
+      h('p', { class: 'booking-ref' }, t('tickets.bookingRef'), ' ', h('strong', null, r.bookingRef)),
+      h('p', null, t('tickets.total', { total: money(r.price), n: reservationSeats(r).length })),
       seatTable(r),
-      h('p', { class: 'muted small' }, detail)),
+      h('p', { class: 'muted small detail' }, detail),
+      st === 'CONFIRMED' ? ticketCodes(r) : null),
     h('div', { class: 'ticket-side' },
       h('p', { class: `status status--${st.toLowerCase()}` }, h('span', { 'aria-hidden': 'true' }, `${marks[st] || ''} `), t(`tickets.status.${st}`)),
-      st === 'HELD' ? h('a', { class: 'button primary small', href: `#/reservations/${r.id}` }, t('tickets.pay')) : null));
+      st === 'HELD' ? h('a', { class: 'button primary small', href: `#/reservations/${r.id}` }, t('tickets.pay')) : null,
+      st === 'CONFIRMED' ? refundControl(r, (refunded, balance) => {
+        const next = ticketCard(refunded);
+        if (balance !== null) next.querySelector('.detail').after(h('p', { class: 'new-balance', role: 'status' }, t('tickets.newBalance', { balance: money(balance) })));
+        card.replaceWith(next);
+      }) : null));
+  return card;
 }
