@@ -2,7 +2,7 @@
 //! delete them, read an endpoint's deliveries.
 
 use axum::Json as JsonOut;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,7 +18,7 @@ use crate::catalogue::handlers::Items;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 use crate::http::auth::Admin;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::page::{Page, PageQuery};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -184,6 +184,12 @@ async fn a_webhook_is_checked_listed_without_its_secret_and_deleted() {
         .await;
     assert_eq!(log.status, 200);
     assert_eq!(log.body["items"], json!([]));
+    for bad in ["limit=0", "limit=null", "limit=201", "cursor=%%%"] {
+        let r = app
+            .admin_get(&format!("admin/webhooks/{id}/deliveries?{bad}"))
+            .await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+    }
 
     let gone = app
         .delete(&format!("admin/webhooks/{id}"), None, None)
