@@ -73,7 +73,7 @@ test('an admin sets up a concert, watches it sell and checks a ticket in', { tim
   // The live controls: pausing the queue is saved.
   await page.getByLabel(/Paused/).check();
   await page.getByRole('button', { name: 'Apply' }).click();
-  await page.getByText('Saved.').waitFor();
+  await page.locator('.controls-saved', { hasText: 'Saved.' }).waitFor();
   assert.equal((await must(server.admin('GET', `/admin/concerts/${concertId}/queue`), 200)).paused, true);
 
   // Check-in: the first scan admits, the second says when it went in; the count shows it.

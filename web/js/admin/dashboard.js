@@ -114,22 +114,22 @@ function controlsForm(id, q) {
   const rate = field(t('admin.admitPerMinute'), { type: 'number', min: 0, max: 1000000, value: q.admitPerMinute ?? '' }, t('admin.admitPerMinuteHint'));
   const paused = h('input', { type: 'checkbox', id: 'paused', checked: q.paused });
   const err = errorLine();
+  const saved = h('p', { class: 'field-hint controls-saved', role: 'status' });
   const form = h('form', { class: 'admin-form' }, h('h3', null, t('admin.controls')), limit.row, rate.row,
-    h('div', { class: 'check-row' }, paused, h('label', { for: 'paused' }, t('admin.paused'))), err.el,
+    h('div', { class: 'check-row' }, paused, h('label', { for: 'paused' }, t('admin.paused'))), err.el, saved,
     h('button', { type: 'submit', class: 'button primary small' }, t('admin.apply')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.clear();
+    saved.textContent = '';
     try {
       await call('PATCH', `/admin/concerts/${id}/queue`, {
         activeLimit: Number(limit.input.value),
         admitPerMinute: rate.input.value === '' ? null : Number(rate.input.value),
         paused: paused.checked,
       });
-      err.el.hidden = false;
-      err.el.className = 'field-hint';
-      err.el.textContent = t('admin.saved');
-    } catch (x) { err.el.className = 'field-hint field-hint--error'; err.show(x); }
+      saved.textContent = t('admin.saved');
+    } catch (x) { err.show(x); }
   });
   return form;
 }
