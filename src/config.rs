@@ -30,9 +30,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct VerifyTicket {
     /// The ticket's code (a compact JWS).
+    #[arg(allow_hyphen_values = true)]
     pub code: String,
     /// The public key: the `x` of `GET /api/v1/tickets/key`, or that whole JWK as JSON.
-    #[arg(long)]
+    /// Base64url may begin with `-`, so a value starting with one is taken as the key.
+    #[arg(long, allow_hyphen_values = true)]
     pub key: String,
 }
 
@@ -243,6 +245,18 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verify_ticket_takes_a_key_that_begins_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["encore", "verify-ticket", "eyJ.a.b", "--key", "-6Xk"])
+            .expect("a base64url key may begin with '-'");
+        match cli.command {
+            Some(Command::VerifyTicket(v)) => {
+                assert_eq!((v.code.as_str(), v.key.as_str()), ("eyJ.a.b", "-6Xk"))
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
 
     #[test]
     fn debug_output_hides_the_admin_token() {
