@@ -264,7 +264,8 @@ CREATE TABLE queue_snapshots (
 --      free ones of the range that no other transaction has locked (`SKIP LOCKED`: concurrent
 --      orders of a standing section take different places and never wait on each other). Fewer
 --      than the order needs: SEAT_UNAVAILABLE, and nothing is written.
---   4. The places turn HELD and the reservation is written.
+--   4. The places turn HELD and the reservation is written. An order of one named place does
+--      3 and 4 as one conditional UPDATE (it either takes the place or changes nothing).
 -- Returns HELD:<numbers>, SAME:<reservation id>, SEAT_UNAVAILABLE, HOLD_LIMIT_REACHED or
 -- TICKET_LIMIT_REACHED; nothing changes unless it returns HELD.
 -- The fan's live hold of exactly the places `wanted` on the schedule, if there is one.
@@ -326,7 +327,14 @@ BEGIN
     IF places + needed > p_max_places THEN
         RETURN 'TICKET_LIMIT_REACHED';
     END IF;
-    IF p_count = 0 THEN
+    IF p_count = 0 AND needed = 1 THEN
+        -- One named place (most orders): the conditional update takes it, or finds it taken and
+        -- changes nothing, in one statement.
+        UPDATE seats SET state = 'HELD', held_until = p_until, reservation_id = p_id
+         WHERE schedule_id = p_schedule AND number = wanted[1]
+           AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= p_now));
+        picked := CASE WHEN FOUND THEN wanted END;
+    ELSIF p_count = 0 THEN
         SELECT array_agg(number ORDER BY number) INTO picked FROM (
             SELECT number FROM seats
              WHERE schedule_id = p_schedule AND number = ANY(wanted)
@@ -344,8 +352,10 @@ BEGIN
         same := CASE WHEN p_count = 0 THEN encore_same_hold(p_user, p_schedule, wanted, p_now) END;
         RETURN CASE WHEN same IS NULL THEN 'SEAT_UNAVAILABLE' ELSE 'SAME:' || same END;
     END IF;
-    UPDATE seats SET state = 'HELD', held_until = p_until, reservation_id = p_id
-     WHERE schedule_id = p_schedule AND number = ANY(picked);
+    IF needed > 1 OR p_count > 0 THEN
+        UPDATE seats SET state = 'HELD', held_until = p_until, reservation_id = p_id
+         WHERE schedule_id = p_schedule AND number = ANY(picked);
+    END IF;
     INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at)
     VALUES (p_id, p_user, p_concert, p_schedule, CASE WHEN p_count = 0 THEN picked[1] END, needed,
             p_price, 'HELD', p_until, p_now);
