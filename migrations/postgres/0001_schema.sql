@@ -184,6 +184,8 @@ CREATE TABLE checkins (
 
 -- The box office's count of who is in, per schedule.
 CREATE INDEX checkins_by_schedule ON checkins (schedule_id);
+-- A refund asks whether any ticket of the order was let in (then it is refused).
+CREATE INDEX checkins_by_reservation ON checkins (reservation_id);
 
 -- Endpoints told of events. `events` holds the subscribed types, each between spaces, so one
 -- LIKE finds the subscribers of a type. `secret` signs each delivery.

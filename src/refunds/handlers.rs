@@ -32,13 +32,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         the fee back (a REFUND ledger line). The fee is the concert's refundPolicy tier with the largest \
         untilHoursBefore that is still at most the hours left before startsAt, as feePercent of the price \
         rounded down to the won; no such tier: REFUND_CLOSED. Without a policy: free until 24 hours before \
-        the start, then closed. With an Idempotency-Key, a repeat returns the first answer.",
+        the start, then closed. A reservation with any ticket already let in at a gate is not \
+        refunded (ALREADY_CHECKED_IN). With an Idempotency-Key, a repeat returns the first answer.",
     params(("reservationId" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     security(("apiKey" = [])),
     responses((status = 200, body = ReservationView, description = "REFUNDED, with refund {amount, fee}"),
               (status = 401),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's"),
-              (status = 409, description = "RESERVATION_NOT_CONFIRMED or REFUND_CLOSED"),
+              (status = 409, description = "RESERVATION_NOT_CONFIRMED, REFUND_CLOSED or ALREADY_CHECKED_IN \
+                  (a ticket of it was let in at a gate)"),
               (status = 422, description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
 pub async fn refund(
     State(state): State<AppState>,
@@ -111,7 +113,8 @@ pub struct RefundQuote {
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
     responses((status = 200, body = RefundQuote), (status = 401),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's"),
-              (status = 409, description = "RESERVATION_NOT_CONFIRMED or REFUND_CLOSED"),
+              (status = 409, description = "RESERVATION_NOT_CONFIRMED, REFUND_CLOSED or ALREADY_CHECKED_IN \
+                  (a ticket of it was let in at a gate)"),
               (status = 422)))]
 pub async fn quote(
     State(state): State<AppState>,
@@ -125,6 +128,9 @@ pub async fn quote(
         .ok_or(Error::ReservationNotFound)?;
     if r.status != ReservationStatus::Confirmed {
         return Err(Error::ReservationNotConfirmed);
+    }
+    if let Some(at) = state.store.first_check_in(r.id).await? {
+        return Err(Error::AlreadyCheckedIn(clock::to_rfc3339(at)));
     }
     // Both read from the database: the policy and the schedule's status change.
     let schedule = state

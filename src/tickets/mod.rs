@@ -103,6 +103,8 @@ pub trait TicketStore: Send + Sync {
     /// Lets a ticket in if its reservation is CONFIRMED and it was not let in before; one
     /// statement decides, so of any number of scans at once exactly one is `First`.
     async fn check_in(&self, ticket: TicketId, now: Millis) -> Result<CheckIn>;
+    /// When the first ticket of a reservation was let in, if one was.
+    async fn first_check_in(&self, reservation_id: Uuid) -> Result<Option<Millis>>;
 }
 
 /// `encore verify-ticket CODE --key KEY`: prints the payload of a code signed by KEY (exit 0),

@@ -265,3 +265,63 @@ async fn a_refunded_place_goes_to_the_waiting_list_first() {
     assert_eq!(offered["status"], "OFFERED", "{offered}");
     assert_eq!(offered["offer"]["seats"][0]["number"], 1);
 }
+
+#[tokio::test]
+async fn a_reservation_with_a_ticket_let_in_is_not_refunded() {
+    let app = spawn().await;
+    let concert = concert_with(&app, Value::Null).await;
+    let schedule = schedule_in(&app, &concert, 100, 7_000).await;
+    let user = app.user().await;
+    app.charge(&user, 50_000).await;
+    let rid = bought(&app, &user, &concert, &schedule).await;
+    let code = app.tickets(&user, &rid).await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.scan(ADMIN, &code).await.status, 200);
+
+    let quote = app
+        .get(&format!("reservations/{rid}/refund"), Some(&user), None)
+        .await;
+    assert_eq!((quote.status, quote.code()), (409, "ALREADY_CHECKED_IN"));
+    let r = refund(&app, &user, &rid, Some("after-the-gate")).await;
+    assert_eq!((r.status, r.code()), (409, "ALREADY_CHECKED_IN"));
+    let shown = app
+        .get(&format!("reservations/{rid}"), Some(&user), None)
+        .await;
+    assert_eq!(shown.body["status"], "CONFIRMED");
+    assert_eq!(balance_and_ledger(&app, &user).await, (43_000, 43_000));
+}
+
+#[tokio::test]
+async fn a_refund_and_a_scan_at_once_never_both_go_through() {
+    let app = spawn_with(|s| s.max_tickets_per_user = 100).await;
+    let concert = concert_with(&app, Value::Null).await;
+    let schedule = schedule_in(&app, &concert, 100, 1_000).await;
+    let user = app.user().await;
+    app.charge(&user, 50_000).await;
+    for seat in 1..=10 {
+        // A payment ends the fan's turn in the queue: each purchase is a new one.
+        let token = app.admitted(&user, &concert).await;
+        let hold = app.hold(&user, &token, &schedule, seat).await;
+        assert_eq!(hold.status, 201, "{}", hold.body);
+        let rid = hold.str("id");
+        assert_eq!(app.pay(&user, &rid, None).await.status, 201);
+        let code = app.tickets(&user, &rid).await[0]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (scan, refunded) =
+            tokio::join!(app.scan(ADMIN, &code), refund(&app, &user, &rid, None));
+        match (scan.status, refunded.status) {
+            (200, 409) => assert_eq!(refunded.code(), "ALREADY_CHECKED_IN"),
+            (409, 200) => assert_eq!(scan.code(), "TICKET_VOID"),
+            other => panic!(
+                "scan and refund answered {other:?}: {} / {}",
+                scan.body, refunded.body
+            ),
+        }
+    }
+    let (balance, ledger) = balance_and_ledger(&app, &user).await;
+    assert_eq!(balance, ledger);
+}

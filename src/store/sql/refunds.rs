@@ -74,6 +74,19 @@ macro_rules! impl_refund_store {
                     .fetch_optional(&mut **tx)
                     .await?
                     .ok_or(Error::ReservationNotConfirmed)?;
+                // A ticket let in at the gate is used: no refund. The reservation row is locked
+                // now, so a check-in in flight has committed (it share-locks the row) and this
+                // statement, on a fresh snapshot, sees it; one that starts later waits for this
+                // transaction and then finds the reservation REFUNDED.
+                let checked_in: Option<i64> = sqlx::query_scalar(
+                    "SELECT min(checked_in_at) FROM checkins WHERE reservation_id = $1",
+                )
+                .bind(r.id)
+                .fetch_one(&mut **tx)
+                .await?;
+                if let Some(at) = checked_in {
+                    return Err(Error::AlreadyCheckedIn($crate::clock::to_rfc3339(at)));
+                }
                 // A fee of 100 % gives nothing back: no wallet change, no ledger line.
                 if fee.amount.0 > 0 {
                     let balance: Option<$crate::money::Money> = sqlx::query_scalar(

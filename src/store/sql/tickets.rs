@@ -11,13 +11,22 @@ macro_rules! impl_ticket_store {
             ) -> $crate::error::Result<$crate::tickets::CheckIn> {
                 use $crate::tickets::CheckIn;
                 // One statement: only a CONFIRMED reservation's ticket goes in, and only once.
-                let mut tx = self.write.begin().await?;
-                let inserted = sqlx::query(
+                // PostgreSQL: the reservation row is share-locked until the commit, so a refund
+                // in flight (which updates that row first) either ends before this reads it, or
+                // waits and then sees the check-in. SQLite's one writer runs each whole.
+                let share = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                    " FOR SHARE OF r"
+                } else {
+                    ""
+                };
+                let sql = format!(
                     "INSERT INTO checkins (ticket_id, reservation_id, schedule_id, number, checked_in_at)
                      SELECT $1, r.id, r.schedule_id, $3, $4 FROM reservations r
-                      WHERE r.id = $2 AND r.status = 'CONFIRMED'
-                     ON CONFLICT DO NOTHING",
-                )
+                      WHERE r.id = $2 AND r.status = 'CONFIRMED'{share}
+                     ON CONFLICT DO NOTHING"
+                );
+                let mut tx = self.write.begin().await?;
+                let inserted = sqlx::query(&sql)
                 .bind(ticket.to_string())
                 .bind(ticket.reservation_id)
                 .bind(ticket.number)
@@ -50,6 +59,18 @@ macro_rules! impl_ticket_store {
                         .fetch_optional(&self.write)
                         .await?;
                 Ok(at.map_or(CheckIn::Void, CheckIn::Already))
+            }
+
+            async fn first_check_in(
+                &self,
+                reservation_id: uuid::Uuid,
+            ) -> $crate::error::Result<Option<i64>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT min(checked_in_at) FROM checkins WHERE reservation_id = $1",
+                )
+                .bind(reservation_id)
+                .fetch_one(&self.read)
+                .await?)
             }
         }
     };

@@ -313,6 +313,7 @@ export default {
   'err.SCHEDULE_NOT_FOUND': 'We could not find this date of the concert.',
   'err.SEAT_NOT_FOUND': 'That seat does not exist. Please pick one from the map.',
   'err.SEAT_UNAVAILABLE': 'Sorry, someone else got this seat first. Please pick another one.',
+  'err.ALREADY_CHECKED_IN': 'A ticket of this booking was already used at the gate, so it cannot be refunded.',
   'err.TICKET_LIMIT_REACHED': 'You already have as many tickets for this concert as one fan may have (held and paid together).',
   'err.SOLD_OUT': 'Sorry, this concert is sold out: every ticket has been sold.',
   'err.HOLD_LIMIT_REACHED': 'You are already holding as many seats as allowed for this date. Pay for or release one of them first.',

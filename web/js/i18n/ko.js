@@ -312,6 +312,7 @@ export default {
   'err.SCHEDULE_NOT_FOUND': '이 공연 날짜를 찾을 수 없어요.',
   'err.SEAT_NOT_FOUND': '그 좌석은 없어요. 배치도에서 다시 골라 주세요.',
   'err.SEAT_UNAVAILABLE': '아쉽게도 다른 분이 먼저 이 좌석을 잡았어요. 다른 좌석을 골라 주세요.',
+  'err.ALREADY_CHECKED_IN': '이 예매의 티켓이 이미 입장에 쓰여서 환불할 수 없어요.',
   'err.TICKET_LIMIT_REACHED': '이 공연은 한 사람이 가질 수 있는 매수를 다 채웠어요 (잡아 둔 좌석과 결제한 좌석을 합쳐서).',
   'err.SOLD_OUT': '죄송해요, 이 공연은 매진되었어요. 티켓이 모두 팔렸어요.',
   'err.HOLD_LIMIT_REACHED': '이 날짜에 잡아 둘 수 있는 좌석 수를 넘었어요. 잡아 둔 좌석을 결제하거나 취소한 뒤 다시 시도하세요.',
