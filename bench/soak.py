@@ -7,7 +7,8 @@ so seats keep coming back; some requests are malformed on purpose.
 
     python3 bench/soak.py [--minutes 30] [--warmup 5] [--mode sqlite|pg] [--bin target/release/encore]
 
-Passes when RSS after the warm-up stays within 10 % of its value at the warm-up's end (the
+The warm-up opens with a burst (16 more clients, no pause, for 2 minutes) that brings every
+pooled connection and thread to its working size. Passes when RSS after the warm-up stays within 10 % of its value at the warm-up's end (the
 highest sample of the minute after it) and no answer was a 5xx; writes bench/results/soak-<mode>.json and exits 1 otherwise.
 """
 import argparse
@@ -94,15 +95,18 @@ class Load:
             self.call("cancel", "DELETE", f"/api/v1/reservations/{hold['id']}", key=key)
         # else: the hold lapses on its own (ENCORE_HOLD_TTL is short here)
 
-    def run(self, seed):
+    def run(self, seed, pause=None, until=None):
+        """Fans one after another, `pause` seconds apart (the load's own by default), until the
+        soak stops or, if given, the clock passes `until`."""
         rnd = random.Random(seed)
-        while not self.stop.is_set():
+        pause = self.pause if pause is None else pause
+        while not self.stop.is_set() and (until is None or time.time() < until):
             try:
                 self.fan(rnd)
             except (OSError, KeyError, TypeError, ValueError) as e:
                 with self.lock:
                     self.counts[f"client error {type(e).__name__}"] = self.counts.get(f"client error {type(e).__name__}", 0) + 1
-            time.sleep(self.pause)
+            time.sleep(pause)
 
 
 def verdict(samples, warmup_minutes):
@@ -125,6 +129,9 @@ def main():
     ap.add_argument("--threads", type=int, default=3)
     ap.add_argument("--pause", type=float, default=0.02, help="seconds each client waits between fans")
     ap.add_argument("--idle", type=float, default=60, help="seconds of idle after the load, then one more sample")
+    ap.add_argument("--burst-threads", type=int, default=16,
+                    help="extra clients without pause in the warm-up's first --burst minutes")
+    ap.add_argument("--burst", type=float, default=2, help="minutes of the warm-up's burst")
     ap.add_argument("--bin", default=str(bench.BIN))
     args = ap.parse_args()
     bench.BIN = Path(args.bin).resolve()
@@ -135,10 +142,16 @@ def main():
     try:
         concert, dates = setup(server.client)
         load = Load(server.client, concert, dates, args.pause)
+        start = time.time()
         threads = [threading.Thread(target=load.run, args=(i,), daemon=True) for i in range(args.threads)]
+        # The burst puts every pooled connection and worker thread to work at once, so the
+        # warm-up ends with each of them at its working size (a database connection's page
+        # cache and statements, a thread's allocator cache); the steady load after it then
+        # cannot grow them by arriving at a busier moment, and what still grows is a leak.
+        threads += [threading.Thread(target=load.run, args=(1000 + i, 0, start + args.burst * 60), daemon=True)
+                    for i in range(args.burst_threads)]
         for t in threads:
             t.start()
-        start = time.time()
         end = start + args.minutes * 60
         while time.time() < end:
             samples.append((round(time.time() - start), round(server.rss_mb(), 1)))
@@ -154,7 +167,8 @@ def main():
         mode.cleanup()
     base, peak, final, growth = verdict(samples, args.warmup)
     result = {
-        "mode": args.mode, "minutes": args.minutes, "warmup_minutes": args.warmup,
+        "mode": args.mode, "minutes": args.minutes, "warmup_minutes": args.warmup, "threads": args.threads,
+        "pause_s": args.pause, "burst_threads": args.burst_threads, "burst_minutes": args.burst,
         "rss_start_mb": samples[0][1], "rss_warm_mb": base, "rss_max_after_warmup_mb": peak,
         "rss_final_mb": final, "rss_after_idle_mb": idle, "growth_after_warmup_pct": round(growth, 1),
         "fans": load.counts.get("signup 201", 0), "answers_5xx": load.fivexx,

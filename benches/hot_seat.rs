@@ -25,9 +25,12 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+
+#[path = "common/wire.rs"]
+mod wire;
 
 #[derive(Default)]
 struct Outcome {
@@ -166,13 +169,17 @@ async fn race(
             conn.set_nodelay(true).expect("nodelay");
             let mut buf = Vec::with_capacity(1024);
             conn.write_all(warm_up.as_bytes()).await.expect("warm-up");
-            assert_eq!(read_answer(&mut conn, &mut buf).await, 200, "warm-up");
+            assert_eq!(
+                wire::read_answer(&mut conn, &mut buf).await.0,
+                200,
+                "warm-up"
+            );
             warmed.send(()).expect("main waits");
             drop(warmed);
             ready.wait_for(|go| *go).await.expect("start signal");
             let start = Instant::now();
             conn.write_all(request.as_bytes()).await.expect("click");
-            let status = read_answer(&mut conn, &mut buf).await;
+            let (status, _) = wire::read_answer(&mut conn, &mut buf).await;
             (status, start.elapsed())
         }));
     }
@@ -199,36 +206,4 @@ async fn race(
         }
     }
     outcome
-}
-
-/// Reads one HTTP/1.1 answer (headers, then `Content-Length` bytes of body) and returns its
-/// status. encore always sends a length, never a chunked body, to these calls.
-async fn read_answer(conn: &mut TcpStream, buf: &mut Vec<u8>) -> u16 {
-    buf.clear();
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end]).expect("ASCII head");
-            let status = head[9..12].parse().expect("status code");
-            let length: usize = head
-                .lines()
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse().expect("length"))
-                })
-                .expect("Content-Length");
-            while buf.len() < end + 4 + length {
-                read_more(conn, buf).await;
-            }
-            return status;
-        }
-        read_more(conn, buf).await;
-    }
-}
-
-async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) {
-    let mut chunk = [0u8; 4096];
-    let n = conn.read(&mut chunk).await.expect("read");
-    assert!(n > 0, "the server closed the connection");
-    buf.extend_from_slice(&chunk[..n]);
 }

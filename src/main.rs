@@ -3,7 +3,7 @@
 use clap::Parser;
 
 /// mimalloc: the request path allocates small objects across threads, where glibc's malloc
-/// showed up at the top of the profile.
+/// showed up at the top of the profile. Built without transparent huge pages (Cargo.toml).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use encore::config::{Cli, Command};

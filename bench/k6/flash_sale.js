@@ -6,7 +6,10 @@
 // every one has seen SOLD_OUT (or 30 s have passed), and records when each saw it.
 // Every `*_at` metric is a wall-clock time in epoch milliseconds, so that bench.py can set it
 // against onSaleAt and the sell-out.
-// Env: BASE, CONCERT, KEY_PREFIX (seeded API keys are KEY_PREFIX + n), USERS, VUS.
+// Env: BASE, CONCERT, KEY_PREFIX (seeded API keys are KEY_PREFIX + n), USERS, VUS;
+// PRINT_TOKENS=1 also writes `BENCH-TOKEN <queue token>` on stderr for each join, and
+// SWEEP_AFTER_SOLD_OUT=0 ends each VU once it has learned of the sell-out (the bench's own
+// sweeper, `benches/sold_out_sweep.rs`, then polls every waiter, faster than k6 can).
 // A line `BENCH-JOINED <vu>` on stderr says that VU has made all its joins.
 import http from 'k6/http';
 import { sleep } from 'k6';
@@ -21,6 +24,8 @@ const VUS = Number(__ENV.VUS);
 // and at least two whole sweeps, so a fan counts as left WAITING only when the service kept
 // saying WAITING, not because the load generator had not come round to it.
 const SOLD_OUT_GRACE_MS = 30000;
+const PRINT_TOKENS = __ENV.PRINT_TOKENS === '1';
+const SWEEP_AFTER_SOLD_OUT = __ENV.SWEEP_AFTER_SOLD_OUT !== '0';
 
 const sold = new Counter('sale_seats_sold');
 const serverErrors = new Counter('sale_5xx');
@@ -103,6 +108,7 @@ export default function (data) {
       { headers: { Authorization: `Bearer ${key}` }, tags: { name: 'join' } }));
     if (r.status === 201 || r.status === 200) {
       fans.push({ key, token: r.json('token'), done: false, lastWaiting: 0 });
+      if (PRINT_TOKENS) console.error(`BENCH-TOKEN ${r.json('token')}`);
       joined.add(1);
       if (r.json('status') === 'PRE_QUEUE') preQueued.add(1);
     }
@@ -131,6 +137,7 @@ export default function (data) {
     const afterSoldOut = soldOutKnown !== 0;
     let admitted = 0;
     for (const fan of left) {
+      if (soldOutKnown && !SWEEP_AFTER_SOLD_OUT) return;
       const sent = Date.now();
       const p = poll(fan, 'poll');
       pollTime.add(p.timings.duration);
