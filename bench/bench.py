@@ -596,7 +596,7 @@ def flash_sale(mode_name, workdir, args):
         "saw_sold_out": metric(m, "sale_saw_sold_out"), "ended_waiting": metric(m, "sale_ended_waiting"),
         "expired": metric(m, "sale_expired"),
         "sweep": sweep,
-        "sold_out_first_seen_s": sweep["first_seen_at"] / 1000 - sold_out_at if sold else None,
+        "sold_out_first_seen_s": sweep["first_seen_at"] / 1000 - sold_out_at if sold and sweep["first_seen_at"] else None,
         "sold_out_seen_s": sweep["sweep_end_at"] / 1000 - sold_out_at if sold else None,
         "k6_sold_out_seen_s": seen - sold_out_at if seen and sold else None,
         "last_waiting_after_s": last_waiting - sold_out_at if last_waiting and sold else None,
@@ -931,6 +931,8 @@ def sale_report(f, title):
     last = ("–" if f["last_waiting_after_s"] is None else
             f"{f['last_waiting_after_s']:.2f} s" if f["last_waiting_after_s"] > 0 else "none after the sell-out")
     first = "–" if f["first_active_s"] is None else f"{f['first_active_s']:.2f} s"
+    fs = f["sold_out_first_seen_s"]
+    first_seen = "–" if fs is None else f"{abs(fs):.2f} s {'after' if fs >= 0 else 'before'} k6 had its answer"
     rows = [
         ("sale: seats sold, oversold, 5xx, double debits",
          f"{f['seats_sold']:,} of {f['seats_total']:,} sold in {f['time_to_sell_out_s']:.1f} s from onSaleAt "
@@ -943,7 +945,7 @@ def sale_report(f, title):
          g["draw"]),
         ("every waiter sees SOLD_OUT",
          f"{seen} from the last payment until every waiter had been answered SOLD_OUT (the first "
-         f"{f['sold_out_first_seen_s']:.2f} s after it; then one sweep of {sw['tickets']:,} tickets in "
+         f"{first_seen}; then one sweep of {sw['tickets']:,} tickets in "
          f"{sw['sweep_ms']:.0f} ms: {sw['sold_out']:,} SOLD_OUT, {sw['waiting']:,} WAITING, "
          f"{sw['gone']:,} gone (bought or left), {sw['active']:,} ACTIVE, {sw['5xx']} 5xx); "
          f"k6's last WAITING answer after the sell-out: {last}", g["sold_out"]),

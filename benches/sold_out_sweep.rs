@@ -84,7 +84,9 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        let first_seen = watch(&addr, &tokens, wait).await;
+        let first_seen = watch(&addr, &tokens, wait)
+            .await
+            .map_or("null".to_owned(), |at| at.to_string());
         let start = wire::epoch_ms();
         let began = Instant::now();
         let tally = sweep(&addr, Arc::new(tokens), conns).await;
@@ -106,27 +108,41 @@ fn main() {
     });
 }
 
-/// Polls the last few tickets of the line (the ones a sale leaves waiting) every 20 ms until one
-/// answers SOLD_OUT; returns when, in epoch milliseconds.
-async fn watch(addr: &str, tokens: &[String], wait: Duration) -> u64 {
-    let watched: Vec<String> = tokens.iter().rev().take(8).map(|t| poll(addr, t)).collect();
+/// Polls a few tickets every 20 ms, from the end of the list, until one answers SOLD_OUT;
+/// returns when, in epoch milliseconds. A watched ticket that is gone (bought, or left) is
+/// replaced by the next; `None` when every ticket is gone (nobody was left waiting).
+async fn watch(addr: &str, tokens: &[String], wait: Duration) -> Option<u64> {
+    let mut unwatched = tokens.iter().rev();
+    let mut watched: Vec<String> = unwatched.by_ref().take(8).map(|t| poll(addr, t)).collect();
     let deadline = Instant::now() + wait;
     let mut conn = TcpStream::connect(addr).await.expect("connect");
     conn.set_nodelay(true).expect("nodelay");
     let mut buf = Vec::with_capacity(2048);
-    loop {
-        for request in &watched {
-            conn.write_all(request.as_bytes()).await.expect("poll");
+    while !watched.is_empty() {
+        let mut i = 0;
+        while i < watched.len() {
+            conn.write_all(watched[i].as_bytes()).await.expect("poll");
             let (status, body) = wire::read_answer(&mut conn, &mut buf).await;
             let mut t = Tally::default();
             t.count(status, &buf[body]);
             if t.sold_out > 0 {
-                return wire::epoch_ms();
+                return Some(wire::epoch_ms());
             }
+            if t.gone > 0 {
+                match unwatched.next() {
+                    Some(next) => watched[i] = poll(addr, next),
+                    None => {
+                        watched.swap_remove(i);
+                        continue;
+                    }
+                }
+            }
+            i += 1;
         }
         assert!(Instant::now() < deadline, "no SOLD_OUT within {wait:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    None
 }
 
 /// Every ticket polled once, `conns` connections taking the next ticket as each answer comes.
