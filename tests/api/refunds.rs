@@ -43,6 +43,17 @@ async fn bought(app: &TestApp, user: &User, concert: &str, schedule: &str) -> St
     rid
 }
 
+/// A fan with 50,000 in the wallet who bought one seat at 7,000, of a date 100 hours ahead of
+/// a concert without a refund policy: (the fan, the concert, the schedule, the reservation).
+async fn one_bought(app: &TestApp) -> (User, String, String, String) {
+    let concert = concert_with(app, Value::Null).await;
+    let schedule = schedule_in(app, &concert, 100, 7_000).await;
+    let user = app.user().await;
+    app.charge(&user, 50_000).await;
+    let rid = bought(app, &user, &concert, &schedule).await;
+    (user, concert, schedule, rid)
+}
+
 async fn refund(app: &TestApp, user: &User, rid: &str, key: Option<&str>) -> Resp {
     let mut rb = with(
         app.req(Method::POST, &format!("reservations/{rid}/refund")),
@@ -135,11 +146,7 @@ async fn without_a_policy_a_refund_is_free_until_a_day_before() {
 #[tokio::test]
 async fn a_refund_frees_the_seat_once_and_replays_with_its_key() {
     let app = spawn().await;
-    let concert = concert_with(&app, Value::Null).await;
-    let schedule = schedule_in(&app, &concert, 100, 7_000).await;
-    let user = app.user().await;
-    app.charge(&user, 50_000).await;
-    let rid = bought(&app, &user, &concert, &schedule).await;
+    let (user, concert, schedule, rid) = one_bought(&app).await;
 
     let stranger = app.user().await;
     let r = refund(&app, &stranger, &rid, None).await;
@@ -172,11 +179,7 @@ async fn a_refund_frees_the_seat_once_and_replays_with_its_key() {
 #[tokio::test]
 async fn concurrent_refunds_of_one_reservation_credit_once() {
     let app = spawn().await;
-    let concert = concert_with(&app, Value::Null).await;
-    let schedule = schedule_in(&app, &concert, 100, 7_000).await;
-    let user = app.user().await;
-    app.charge(&user, 50_000).await;
-    let rid = bought(&app, &user, &concert, &schedule).await;
+    let (user, _, _, rid) = one_bought(&app).await;
     let answers =
         futures_util::future::join_all((0..20).map(|_| refund(&app, &user, &rid, None))).await;
     let ok = answers.iter().filter(|r| r.status == 200).count();
@@ -269,11 +272,7 @@ async fn a_refunded_place_goes_to_the_waiting_list_first() {
 #[tokio::test]
 async fn a_reservation_with_a_ticket_let_in_is_not_refunded() {
     let app = spawn().await;
-    let concert = concert_with(&app, Value::Null).await;
-    let schedule = schedule_in(&app, &concert, 100, 7_000).await;
-    let user = app.user().await;
-    app.charge(&user, 50_000).await;
-    let rid = bought(&app, &user, &concert, &schedule).await;
+    let (user, _, _, rid) = one_bought(&app).await;
     let code = app.tickets(&user, &rid).await[0]["code"]
         .as_str()
         .unwrap()
