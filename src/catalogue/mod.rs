@@ -203,6 +203,9 @@ pub trait CatalogueStore: Send + Sync {
     async fn schedule(&self, id: Uuid) -> Result<Option<Schedule>>;
     /// Every place of a schedule by number (seats, then standing places).
     async fn seats(&self, schedule_id: Uuid) -> Result<Vec<SeatRow>>;
+    /// The places of a schedule that are not AVAILABLE (held, sold or void), in no order: what
+    /// a reload of its place states needs, a few rows where a stadium has 70,000.
+    async fn taken_seats(&self, schedule_id: Uuid) -> Result<Vec<SeatRow>>;
     /// Changes the concert's texts; `None` leaves a field as it is, `Some(None)` removes the
     /// venue. False if there is no such concert.
     async fn edit_concert(&self, id: Uuid, edit: &ConcertEdit) -> Result<bool>;

@@ -207,7 +207,7 @@ impl Board {
     }
 }
 
-/// Reads every place of the schedule.
+/// Reads the schedule's places: the ones not AVAILABLE from the database, the rest free.
 async fn read(store: &dyn Store, schedule: Uuid, places: i64, now: Millis) -> Result<Data> {
     let n = usize::try_from(places).unwrap_or(0);
     let mut data = Data {
@@ -217,7 +217,7 @@ async fn read(store: &dyn Store, schedule: Uuid, places: i64, now: Millis) -> Re
         patches: Vec::new(),
         changes: 0,
     };
-    for row in store.seats(schedule).await? {
+    for row in store.taken_seats(schedule).await? {
         let Some(i) = usize::try_from(row.number - 1).ok().filter(|&i| i < n) else {
             continue;
         };

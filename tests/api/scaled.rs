@@ -500,3 +500,46 @@ async fn three_instances_offer_each_returned_place_to_one_entry() {
     labels.dedup();
     assert_eq!(labels.len(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
+async fn a_hold_made_on_one_instance_shows_on_the_others_seat_map() {
+    let apps = spawn_cluster(2, |_| {}).await;
+    let concert = apps[0].concert().await;
+    let plan = json!({
+        "grades": [{"code": "R", "name": "R", "price": 1000}],
+        "sections": [{"code": "A", "name": "A", "grade": "R", "rows": [{"row": "1", "seats": 5}]},
+                     {"code": "GA", "name": "Standing", "grade": "R", "standing": 3}]
+    });
+    let schedule = apps[0].plan_schedule(&concert, plan).await.str("id");
+    let fans = apps[0].admitted_fans(&concert, 2).await;
+    let (reader, reader_token) = &fans[1];
+    let before = apps[1].seatmap(reader, reader_token, &schedule).await;
+    assert_eq!(before.body["sections"][0]["status"], "AAAAA");
+    let (fan, token) = &fans[0];
+    for order in [
+        json!({"seats": ["A-1-3"]}),
+        json!({"section": "GA", "quantity": 2}),
+    ] {
+        let mut body = order;
+        body["scheduleId"] = json!(schedule);
+        let r = apps[0].order(fan, token, body).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // The other instance rereads the places it has not seen change within about a second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let map = apps[1].seatmap(reader, reader_token, &schedule).await;
+        if map.body["sections"][0]["status"] == "AAHAA" && map.body["sections"][1]["available"] == 1
+        {
+            assert_eq!(map.body["available"], 5);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "instance 1 still shows {}",
+            map.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

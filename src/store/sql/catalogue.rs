@@ -217,6 +217,19 @@ macro_rules! impl_catalogue_store {
                 .fetch_all(&self.read)
                 .await?)
             }
+
+            async fn taken_seats(
+                &self,
+                schedule_id: uuid::Uuid,
+            ) -> $crate::error::Result<Vec<$crate::catalogue::SeatRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT number, price, state, held_until FROM seats
+                      WHERE schedule_id = $1 AND state <> 'AVAILABLE'",
+                )
+                .bind(schedule_id)
+                .fetch_all(&self.read)
+                .await?)
+            }
         }
     };
 }
