@@ -168,7 +168,9 @@ impl Scripts {
             // joined since (through an instance whose clock was still before the on-sale
             // time) was not drawn: it goes behind, in join order, like every later join.
             // Tickets go in batches of 500, a few commands per batch rather than four per
-            // ticket: 100,000 of them are drawn in one script that blocks Redis meanwhile.
+            // ticket: 100,000 of them are drawn in one script that blocks Redis meanwhile. A
+            // batch is taken out of the pre-queue first; when fewer came out than went in,
+            // someone of it left, and only the tickets still owned are drawn.
             draw: s(r#"
                 if redis.call('HGET', KEYS[6], 'drawn') then return 0 end
                 local seq = tonumber(redis.call('HGET', KEYS[6], 'seq')) or 0
@@ -177,24 +179,27 @@ impl Scripts {
                 while i <= #ARGV do
                   local last = math.min(i + 499, #ARGV)
                   local ids = {unpack(ARGV, i, last)}
-                  local scores = redis.call('ZMSCORE', KEYS[7], unpack(ids))
-                  local present, line, seen = {}, {}, {}
-                  for k, id in ipairs(ids) do
-                    if scores[k] then
+                  if redis.call('ZREM', KEYS[7], unpack(ids)) < #ids then
+                    local owners = redis.call('HMGET', KEYS[4], unpack(ids))
+                    local kept = {}
+                    for k, id in ipairs(ids) do
+                      if owners[k] then kept[#kept + 1] = id end
+                    end
+                    ids = kept
+                  end
+                  if #ids > 0 then
+                    local line, seen = {}, {}
+                    for _, id in ipairs(ids) do
                       seq = seq + 1
-                      present[#present + 1] = id
                       line[#line + 1] = string.format('%d', seq)
                       line[#line + 1] = id
                       seen[#seen + 1] = ARGV[1]
                       seen[#seen + 1] = id
                     end
-                  end
-                  if #present > 0 then
-                    drawn = drawn + #present
-                    redis.call('ZREM', KEYS[7], unpack(present))
+                    drawn = drawn + #ids
                     redis.call('ZADD', KEYS[1], unpack(line))
                     redis.call('ZADD', KEYS[3], unpack(seen))
-                    redis.call('RPUSH', KEYS[8], unpack(present))
+                    redis.call('RPUSH', KEYS[8], unpack(ids))
                   end
                   i = last + 1
                 end
@@ -253,6 +258,8 @@ struct ConcertState {
 #[derive(Clone)]
 struct Ctx {
     conn: ConnectionManager,
+    /// For connections of their own (the draw's).
+    client: redis::Client,
     config: QueueConfig,
     channel: Arc<str>,
 }
@@ -281,6 +288,23 @@ impl Ctx {
         adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
+        let mut conn = self.conn.clone();
+        self.run_on(&mut conn, budget, script, names, now, adm, extra)
+            .await
+    }
+
+    /// As `run_within`, on the connection given.
+    #[allow(clippy::too_many_arguments)] // the script's common arguments, as `run_within`'s
+    async fn run_on<T: redis::FromRedisValue>(
+        &self,
+        conn: &mut impl redis::aio::ConnectionLike,
+        budget: Duration,
+        script: &Script,
+        names: &KeyNames,
+        now: Millis,
+        adm: &Admission,
+        extra: &[String],
+    ) -> Result<T> {
         let mut inv = script.prepare_invoke();
         for k in &names.keys {
             inv.key(k);
@@ -296,11 +320,26 @@ impl Ctx {
         for a in extra {
             inv.arg(a);
         }
-        let mut conn = self.conn.clone();
-        tokio::time::timeout(budget, inv.invoke_async(&mut conn))
+        tokio::time::timeout(budget, inv.invoke_async(conn))
             .await
             .map_err(unavailable)?
             .map_err(unavailable)
+    }
+
+    /// A connection of its own whose answers may take up to `budget`: the shared one gives up
+    /// on an answer after [`TIMEOUT`], which a script that long (the draw) would outlive.
+    async fn own_connection(&self, budget: Duration) -> Result<redis::aio::MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(TIMEOUT)
+            .set_response_timeout(budget);
+        tokio::time::timeout(
+            TIMEOUT * 2,
+            self.client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
     }
 }
 
@@ -485,10 +524,11 @@ impl RedisQueue {
         check_eviction(&mut conn.clone()).await?;
         let notifier = Arc::new(Notifier::default());
         let channel: Arc<str> = format!("{prefix}:queue-events").into();
-        spawn_subscriber(client, channel.to_string(), notifier.clone());
+        spawn_subscriber(client.clone(), channel.to_string(), notifier.clone());
         Ok(RedisQueue {
             ctx: Ctx {
                 conn,
+                client,
                 config,
                 channel,
             },
@@ -629,7 +669,9 @@ impl RedisQueue {
         if state.drawn.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut conn = self.ctx.conn.clone();
+        // The draw script blocks Redis for a while (about half a second for 100,000 tickets):
+        // it goes on a connection of its own that waits for it.
+        let mut conn = self.ctx.own_connection(DRAW_TIMEOUT).await?;
         let pre: Vec<String> =
             tokio::time::timeout(DRAW_TIMEOUT, conn.zrange(&state.names.keys[6], 0, -1))
                 .await
@@ -646,7 +688,8 @@ impl RedisQueue {
         // A draw that outlived its budget may still have run: the next call finds it done.
         let _: i64 = self
             .ctx
-            .run_within(
+            .run_on(
+                &mut conn,
                 DRAW_TIMEOUT,
                 &self.scripts.draw,
                 &state.names,
@@ -1010,7 +1053,10 @@ mod tests {
         let state = q.concert(concert);
         let mut conn = q.ctx.conn.clone();
         let left = stale[left_at].clone();
+        // Leaving takes the ticket out of the pre-queue and its owner entry (`remove` in
+        // redis.lua).
         let _: i64 = conn.zrem(&state.names.keys[6], &left).await.unwrap();
+        let _: i64 = conn.hdel(&state.names.keys[3], &left).await.unwrap();
         let (late, _) = q.join(Uuid::now_v7(), concert, now, &before).await.unwrap();
         let adm = Admission {
             limit: 0,
