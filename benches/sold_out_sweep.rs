@@ -5,12 +5,13 @@
 //!
 //! `BENCH_BASE=http://127.0.0.1:8080 BENCH_TOKENS=<file of queue tokens, one a line>
 //! cargo bench --bench sold_out_sweep`
-//! (`BENCH_CONNS`, default 64: connections of the sweep; `BENCH_WAIT_S`, default 900: how long
-//! to wait for the sell-out.)
+//! (`BENCH_CONNS`, default 64: connections of the sweep; `BENCH_DEPTH`, default 8: polls sent
+//! back to back on each; `BENCH_WAIT_S`, default 900: how long to wait for the sell-out.)
 //!
 //! Why not k6: one sweep of 100,000 waiters takes k6 8–20 s on two cores it shares with the
-//! server, so k6 measures itself. This client formats every poll in advance and only reads
-//! each answer's status and body, so a sweep measures how fast the service tells everyone.
+//! server, so k6 measures itself. This client writes each poll as plain bytes, several at a
+//! time, and only reads each answer's status and body, so a sweep measures how fast the service
+//! tells everyone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,6 +78,7 @@ fn main() {
         .collect();
     assert!(!tokens.is_empty(), "BENCH_TOKENS names no token");
     let conns: usize = var("BENCH_CONNS", "64").parse().expect("BENCH_CONNS");
+    let depth: usize = var("BENCH_DEPTH", "8").parse().expect("BENCH_DEPTH");
     let wait = Duration::from_secs(var("BENCH_WAIT_S", "900").parse().expect("BENCH_WAIT_S"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,7 +91,7 @@ fn main() {
             .map_or("null".to_owned(), |at| at.to_string());
         let start = wire::epoch_ms();
         let began = Instant::now();
-        let tally = sweep(&addr, Arc::new(tokens), conns).await;
+        let tally = sweep(&addr, Arc::new(tokens), conns, depth).await;
         let took = began.elapsed();
         println!(
             "{{\"first_seen_at\": {first_seen}, \"sweep_start_at\": {start}, \"sweep_end_at\": {}, \
@@ -145,8 +147,10 @@ async fn watch(addr: &str, tokens: &[String], wait: Duration) -> Option<u64> {
     None
 }
 
-/// Every ticket polled once, `conns` connections taking the next ticket as each answer comes.
-async fn sweep(addr: &str, tokens: Arc<Vec<String>>, conns: usize) -> Tally {
+/// Every ticket polled once: `conns` connections, each sending `depth` polls back to back
+/// (pipelined, as a load generator does so that the client is not what is measured) and taking
+/// the next ones as their answers come.
+async fn sweep(addr: &str, tokens: Arc<Vec<String>>, conns: usize, depth: usize) -> Tally {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::with_capacity(conns);
     for _ in 0..conns {
@@ -154,16 +158,25 @@ async fn sweep(addr: &str, tokens: Arc<Vec<String>>, conns: usize) -> Tally {
         workers.push(tokio::spawn(async move {
             let mut conn = TcpStream::connect(&addr).await.expect("connect");
             conn.set_nodelay(true).expect("nodelay");
-            let mut buf = Vec::with_capacity(2048);
+            let (mut buf, mut out) = (Vec::with_capacity(8192), String::with_capacity(4096));
             let mut tally = Tally::default();
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(token) = tokens.get(i) else { break };
-                conn.write_all(poll(&addr, token).as_bytes())
-                    .await
-                    .expect("poll");
-                let (status, body) = wire::read_answer(&mut conn, &mut buf).await;
-                tally.count(status, &buf[body]);
+                let from = next.fetch_add(depth, Ordering::Relaxed);
+                let batch = tokens
+                    .get(from..(from + depth).min(tokens.len()))
+                    .unwrap_or(&[]);
+                if batch.is_empty() {
+                    break;
+                }
+                out.clear();
+                for token in batch {
+                    out.push_str(&poll(&addr, token));
+                }
+                conn.write_all(out.as_bytes()).await.expect("poll");
+                wire::read_answers(&mut conn, &mut buf, batch.len(), |status, body| {
+                    tally.count(status, body)
+                })
+                .await;
             }
             tally
         }));

@@ -10,9 +10,36 @@ use tokio::net::TcpStream;
 /// body, to these calls.
 pub async fn read_answer(conn: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, std::ops::Range<usize>) {
     buf.clear();
+    next_answer(conn, buf, 0).await
+}
+
+/// Reads `n` answers to requests sent back to back on one connection (pipelined), calling
+/// `each` with the status and body of each in turn.
+#[allow(dead_code)] // not every bench program pipelines
+pub async fn read_answers(
+    conn: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    n: usize,
+    mut each: impl FnMut(u16, &[u8]),
+) {
+    buf.clear();
+    let mut at = 0;
+    for _ in 0..n {
+        let (status, body) = next_answer(conn, buf, at).await;
+        each(status, &buf[body.clone()]);
+        at = body.end;
+    }
+}
+
+/// The answer that starts at `at` in `buf`, reading more until it is whole.
+async fn next_answer(
+    conn: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    at: usize,
+) -> (u16, std::ops::Range<usize>) {
     loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end]).expect("ASCII head");
+        if let Some(end) = buf[at..].windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[at..at + end]).expect("ASCII head");
             let status = head[9..12].parse().expect("status code");
             let length: usize = head
                 .lines()
@@ -22,10 +49,11 @@ pub async fn read_answer(conn: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, std::
                         .then(|| value.trim().parse().expect("length"))
                 })
                 .expect("Content-Length");
-            while buf.len() < end + 4 + length {
+            let body = at + end + 4;
+            while buf.len() < body + length {
                 read_more(conn, buf).await;
             }
-            return (status, end + 4..end + 4 + length);
+            return (status, body..body + length);
         }
         read_more(conn, buf).await;
     }
