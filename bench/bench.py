@@ -352,7 +352,7 @@ def redis_used_mb():
 def endpoints(mode_name, workdir, args):
     """Floor, poll, join, 1M waiters, holds, payments, hot seat and the DB ceiling."""
     mode = Mode(mode_name, workdir, f"{mode_name}_endpoints")
-    srv = Server(mode, queue_active_limit=1000, max_holds_per_user=1_000_000, hold_ttl="30m",
+    srv = Server(mode, queue_active_limit=1000, max_holds_per_user=1_000_000, max_tickets_per_user=1_000_000, hold_ttl="30m",
                  queue_idle_timeout="30m", queue_active_ttl="60m", db_pool_size=16)
     c = srv.client
     r = {"mode": mode_name}
