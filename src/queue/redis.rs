@@ -274,27 +274,13 @@ impl Ctx {
         adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
-        self.run_within(TIMEOUT, script, names, now, adm, extra)
-            .await
-    }
-
-    /// As `run`, with its own time budget.
-    async fn run_within<T: redis::FromRedisValue>(
-        &self,
-        budget: Duration,
-        script: &Script,
-        names: &KeyNames,
-        now: Millis,
-        adm: &Admission,
-        extra: &[String],
-    ) -> Result<T> {
         let mut conn = self.conn.clone();
-        self.run_on(&mut conn, budget, script, names, now, adm, extra)
+        self.run_on(&mut conn, TIMEOUT, script, names, now, adm, extra)
             .await
     }
 
-    /// As `run_within`, on the connection given.
-    #[allow(clippy::too_many_arguments)] // the script's common arguments, as `run_within`'s
+    /// As `run`, on the connection given and with its own time budget.
+    #[allow(clippy::too_many_arguments)] // the script's common arguments, and where and how long
     async fn run_on<T: redis::FromRedisValue>(
         &self,
         conn: &mut impl redis::aio::ConnectionLike,
@@ -1063,15 +1049,20 @@ mod tests {
             per_minute: None,
             sale: Sale::Draw(seed),
         };
-        let draw = || {
-            q.ctx.run_within::<i64>(
-                DRAW_TIMEOUT,
-                &q.scripts.draw,
-                &state.names,
-                now,
-                &adm,
-                &stale,
-            )
+        let (q, state, adm, stale) = (&q, &state, &adm, &stale);
+        let draw = || async move {
+            let mut own = q.ctx.conn.clone();
+            q.ctx
+                .run_on::<i64>(
+                    &mut own,
+                    DRAW_TIMEOUT,
+                    &q.scripts.draw,
+                    &state.names,
+                    now,
+                    adm,
+                    stale,
+                )
+                .await
         };
         let drawn = draw().await.unwrap();
         assert_eq!(drawn, n as i64 - 1);
