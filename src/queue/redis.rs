@@ -1051,10 +1051,10 @@ mod tests {
         };
         let (q, state, adm, stale) = (&q, &state, &adm, &stale);
         let draw = || async move {
-            let mut own = q.ctx.conn.clone();
+            let mut shared = q.ctx.conn.clone();
             q.ctx
                 .run_on::<i64>(
-                    &mut own,
+                    &mut shared,
                     DRAW_TIMEOUT,
                     &q.scripts.draw,
                     &state.names,

@@ -76,7 +76,7 @@ mod payments;
 pub(crate) mod refunds;
 pub(crate) mod reservations;
 mod system;
-mod tickets;
+pub(crate) mod tickets;
 mod users;
 pub(crate) mod waitlist;
 pub(crate) mod wallet;

@@ -78,9 +78,8 @@ macro_rules! impl_refund_store {
                 // now, so a check-in in flight has committed (it share-locks the row) and this
                 // statement, on a fresh snapshot, sees it; one that starts later waits for this
                 // transaction and then finds the reservation REFUNDED.
-                let checked_in: Option<i64> = sqlx::query_scalar(
-                    "SELECT min(checked_in_at) FROM checkins WHERE reservation_id = $1",
-                )
+                let checked_in: Option<i64> =
+                    sqlx::query_scalar($crate::store::sql::tickets::FIRST_CHECK_IN)
                 .bind(r.id)
                 .fetch_one(&mut **tx)
                 .await?;

@@ -1,5 +1,10 @@
 //! `TicketStore` in SQL: the `checkins` primary key decides which scan of a ticket is first.
 
+/// When the first ticket of reservation `$1` was let in (NULL if none was): the quote asks it on a
+/// reader, the refund inside its transaction.
+pub(crate) const FIRST_CHECK_IN: &str =
+    "SELECT min(checked_in_at) FROM checkins WHERE reservation_id = $1";
+
 macro_rules! impl_ticket_store {
     ($db:ty) => {
         #[async_trait::async_trait]
@@ -65,9 +70,7 @@ macro_rules! impl_ticket_store {
                 &self,
                 reservation_id: uuid::Uuid,
             ) -> $crate::error::Result<Option<i64>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT min(checked_in_at) FROM checkins WHERE reservation_id = $1",
-                )
+                Ok(sqlx::query_scalar($crate::store::sql::tickets::FIRST_CHECK_IN)
                 .bind(reservation_id)
                 .fetch_one(&self.read)
                 .await?)
