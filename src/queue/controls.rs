@@ -111,7 +111,7 @@ impl Policy {
     /// What the queue backend is told for one call at `now`.
     pub fn admission(&self, now: Millis) -> Admission {
         let sale = match (self.on_sale_at, self.seed) {
-            (Some(at), _) if now < at => Sale::Before,
+            (Some(at), Some(seed)) if now < at => Sale::Before(seed),
             (Some(_), Some(seed)) => Sale::Draw(seed),
             _ => Sale::Open,
         };
@@ -122,6 +122,7 @@ impl Policy {
                 .admit_per_minute
                 .map(|n| n.clamp(0, u32::MAX as i64) as u32),
             sale,
+            sold_out: self.sold_out(),
         }
     }
 }
@@ -129,8 +130,8 @@ impl Policy {
 /// Where a concert's sale stands, for the queue backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sale {
-    /// Before the on-sale time: joins get PRE_QUEUE tickets.
-    Before,
+    /// Before the on-sale time: joins get PRE_QUEUE tickets, placed later by this seed.
+    Before([u8; 32]),
     /// From the on-sale time: the pre-queue is drawn (once) with this seed before anything else.
     Draw([u8; 32]),
     /// No on-sale time: joins go straight into the line.
@@ -145,6 +146,8 @@ pub struct Admission {
     /// Admissions per minute, over every instance.
     pub per_minute: Option<u32>,
     pub sale: Sale,
+    /// Nothing is left to sell: every ticket not ACTIVE reads SOLD_OUT.
+    pub sold_out: bool,
 }
 
 impl Admission {
@@ -154,6 +157,7 @@ impl Admission {
             limit,
             per_minute: None,
             sale: Sale::Open,
+            sold_out: false,
         }
     }
 }
@@ -421,7 +425,7 @@ mod tests {
         assert!(!empty.sold_out(), "no schedule yet");
         assert_eq!(empty.admit_limit(), 100);
         assert!(p.before_sale(999) && !p.before_sale(1000));
-        assert_eq!(p.admission(999).sale, Sale::Before);
+        assert_eq!(p.admission(999).sale, Sale::Before([7; 32]));
         assert_eq!(p.admission(1000).sale, Sale::Draw([7; 32]));
     }
 }

@@ -28,18 +28,49 @@ pub fn commitment(seed: &[u8; 32]) -> String {
     hex(&Sha256::digest(seed))
 }
 
+/// The ticket's HMAC under the seed: what the draw sorts by.
+fn mac(seed: &[u8; 32], id: TicketId) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(seed).expect("HMAC takes any key length");
+    mac.update(ticket_id(id).as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 /// The drawn order of `ids`.
 pub fn order(seed: &[u8; 32], ids: Vec<TicketId>) -> Vec<TicketId> {
-    let mut keyed: Vec<([u8; 32], TicketId)> = ids
-        .into_iter()
-        .map(|id| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(seed).expect("HMAC takes any key length");
-            mac.update(ticket_id(id).as_bytes());
-            (mac.finalize().into_bytes().into(), id)
-        })
-        .collect();
+    let mut keyed: Vec<([u8; 32], TicketId)> =
+        ids.into_iter().map(|id| (mac(seed, id), id)).collect();
     keyed.sort_unstable();
     keyed.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Bits of the HMAC in a [`key`]: few enough that a key and [`TIE_SLOTS`] steps between two keys
+/// are exact in a double (a Redis sorted-set score).
+const KEY_BITS: u32 = 48;
+/// Scores between a key and the next that a double holds exactly: 2^(53 - 48).
+pub const TIE_SLOTS: u32 = 1 << (53 - KEY_BITS);
+
+/// The ticket's draw key: the first 48 bits of its HMAC as an integer. Sorting by key is the
+/// drawn order, except among tickets whose keys tie (about once in 56,000 draws of 100,000),
+/// which [`tie_scores`] orders by the whole HMAC.
+pub fn key(seed: &[u8; 32], id: TicketId) -> u64 {
+    let m = mac(seed, id);
+    let mut first = [0u8; 8];
+    first[2..].copy_from_slice(&m[..6]);
+    u64::from_be_bytes(first)
+}
+
+/// Scores for tickets that share the draw key `key`, in drawn order: the key plus a step of
+/// 1/32 each, so a sort by score is the sort by the whole HMAC. More than 32 tickets on one
+/// 48-bit key (never met in practice) share the last step.
+pub fn tie_scores(seed: &[u8; 32], key: u64, ids: Vec<TicketId>) -> Vec<(TicketId, f64)> {
+    order(seed, ids)
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let step = (i as u32).min(TIE_SLOTS - 1);
+            (id, key as f64 + f64::from(step) / f64::from(TIE_SLOTS))
+        })
+        .collect()
 }
 
 /// `GET /concerts/{id}/queue/draw`.
@@ -81,8 +112,32 @@ mod tests {
             m.finalize().into_bytes().to_vec()
         };
         assert!(a.windows(2).all(|w| mac(w[0]) < mac(w[1])));
+        // The draw key is the HMAC's first six bytes.
+        for id in [1, 50] {
+            assert_eq!(key(&[1; 32], id).to_be_bytes()[2..], mac(id)[..6]);
+        }
         assert_eq!(commitment(&[0; 32]).len(), 64);
         assert_eq!(ticket_id(255), "000000000000000000000000000000ff");
+    }
+
+    /// Tickets on one draw key get scores between that key and the next, in drawn order, each
+    /// exact as a double.
+    #[test]
+    fn tied_keys_get_scores_in_hmac_order_below_the_next_key() {
+        let seed = [3; 32];
+        let ids: Vec<TicketId> = (1..=5).collect();
+        let k = (1u64 << 48) - 1;
+        let scores = tie_scores(&seed, k, ids.clone());
+        assert_eq!(
+            scores.iter().map(|s| s.0).collect::<Vec<_>>(),
+            order(&seed, ids)
+        );
+        for (i, (_, s)) in scores.iter().enumerate() {
+            assert_eq!(*s, k as f64 + i as f64 / 32.0);
+            assert!(*s < (k + 1) as f64);
+            assert_eq!(s.to_string().parse::<f64>().unwrap(), *s, "exact as text");
+        }
+        assert!(scores.windows(2).all(|w| w[0].1 < w[1].1));
     }
 
     /// Over many draws every ticket lands in every place about equally often: Pearson's

@@ -101,7 +101,7 @@ impl EmbeddedQueue {
         let cfg = self.config.with(adm);
         let drew = match adm.sale {
             Sale::Draw(seed) => line.draw(now, &cfg, |ids| draw::order(&seed, ids)),
-            Sale::Before | Sale::Open => false,
+            Sale::Before(_) | Sale::Open => false,
         };
         if line.maintain(now, &cfg, BUDGET) || drew {
             self.notifier.bump(concert_id);
@@ -236,7 +236,7 @@ impl Queue for EmbeddedQueue {
                 Some(id) => (id, false),
                 None => {
                     match adm.sale {
-                        Sale::Before => line.join_pre(fresh, user_id, now, &self.config),
+                        Sale::Before(_) => line.join_pre(fresh, user_id, now, &self.config),
                         Sale::Draw(_) | Sale::Open => line.join(fresh, user_id, now, &self.config),
                     }
                     self.maintain(&mut line, concert_id, now, adm);

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use uuid::Uuid;
 
-use super::Ticket;
 use super::proof::Challenge;
+use super::{Standing, Ticket};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -116,11 +116,13 @@ pub async fn challenge(
 }
 
 #[utoipa::path(get, path = "/queue", tag = "queue",
-    description = "The ticket now; also counts as its heartbeat.",
+    description = "The ticket now; also counts as its heartbeat while WAITING. Once the concert \
+                   is sold out, every ticket that is not ACTIVE reads SOLD_OUT (final), one that \
+                   has expired or left too.",
     params(("X-Queue-Token" = String, Header)),
     responses((status = 200, body = Ticket),
               (status = 401, description = "QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID"),
-              (status = 410, description = "QUEUE_TOKEN_EXPIRED")))]
+              (status = 410, description = "QUEUE_TOKEN_EXPIRED (never once the concert is sold out)")))]
 pub async fn poll(
     State(state): State<AppState>,
     token: QueueTokenHeader,
@@ -134,7 +136,14 @@ pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
     let now = clock::now();
     let t = state.queue.verify(token)?;
     let (policy, adm) = state.admission(t.concert, now).await?;
-    let ticket = state.queue.poll(t, now, &adm).await?;
+    let ticket = match state.queue.poll(t, now, &adm).await {
+        // Once the concert is sold out, a ticket that is gone (it expired, left or bought)
+        // reads SOLD_OUT too: on every backend, every ticket not ACTIVE does.
+        Err(Error::QueueTokenExpired) if policy.sold_out() => {
+            Standing::SoldOut.into_ticket(token.to_owned(), t.concert, t.id)
+        }
+        other => other?,
+    };
     Ok(ticket.under(&policy, &state.wait_prior()))
 }
 

@@ -121,6 +121,8 @@ pub enum Standing {
     Active {
         until: Millis,
     },
+    /// Not ACTIVE, and the concert is sold out.
+    SoldOut,
 }
 
 impl Standing {
@@ -131,6 +133,7 @@ impl Standing {
                 (TicketStatus::Waiting, Some(position), Some(rate), None)
             }
             Standing::Active { until } => (TicketStatus::Active, None, None, Some(until)),
+            Standing::SoldOut => (TicketStatus::SoldOut, None, None, None),
         };
         Ticket {
             token,

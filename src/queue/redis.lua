@@ -2,15 +2,21 @@
 -- Every script runs atomically, so no two instances can admit past the cap or out of order.
 --
 -- KEYS (all of one concert, under one hash tag so they share a cluster slot):
---   1 waiting  ZSET ticket -> join sequence (FIFO order; ZRANK + 1 is the position)
+--   1 waiting  ZSET ticket -> place in line (ZRANK + 1 is the position): the draw key of a
+--              drawn ticket (< 2^48), LATER + the join sequence of a ticket that joined after
 --   2 active   ZSET ticket -> activeUntil (ms)
---   3 seen     ZSET ticket -> last heartbeat of a WAITING ticket (ms), for the idle drop
+--   3 seen     ZSET ticket -> last heartbeat of a WAITING ticket (ms), for the idle drop; 0 for
+--              a drawn ticket not polled since the draw, which counts as seen at the draw
 --   4 owners   HASH ticket -> user id
 --   5 users    HASH user id -> ticket (one live ticket per user and concert)
 --   6 meta     HASH seq (join counter), b/c/p/f (admission-rate buckets, see rate.rs),
---              drawn (1 once the pre-queue is drawn)
+--              drawn (the time of the draw, once the pre-queue is drawn)
 --   7 pre      ZSET ticket -> join sequence of a PRE_QUEUE ticket (before the on-sale time)
---   8 drawn    LIST the pre-queue's tickets in drawn order
+--   8 record   ZSET the drawn tickets -> their place in the draw (the draw's public record)
+--   9 order    ZSET ticket -> draw key of a PRE_QUEUE ticket (see draw.rs): the pre-queue
+--              kept in drawn order as it fills, so the draw itself only renames and copies
+--  10 ties     SET  draw keys that two or more PRE_QUEUE tickets share, for the drawing
+--              instance to order by the whole HMAC
 -- ARGV: 1 now (ms), 2 active limit (the live limit, the free places, 0 while paused),
 --       3 active TTL (ms), 4 idle timeout (ms), 5 work budget per phase, 6 pub/sub channel,
 --       7 concert id, 8 admissions per minute ('' for no cap), then the script's own.
@@ -25,6 +31,8 @@ local idle = tonumber(ARGV[4])
 local budget = tonumber(ARGV[5])
 local per_minute = tonumber(ARGV[8])
 local BUCKET = 60000
+-- Where the scores of tickets that joined after the draw start: above every draw key.
+local LATER = 281474976710656
 
 -- Takes a ticket out of every structure of its line; 1 if it was anywhere. Each structure is
 -- cleaned on its own: a ticket left half-removed (its owner entry evicted, or a script cut
@@ -32,6 +40,7 @@ local BUCKET = 60000
 local function remove(id)
   local gone = redis.call('ZREM', KEYS[1], id) + redis.call('ZREM', KEYS[2], id)
     + redis.call('ZREM', KEYS[7], id)
+  redis.call('ZREM', KEYS[9], id)
   redis.call('ZREM', KEYS[3], id)
   local user = redis.call('HGET', KEYS[4], id)
   if user then
@@ -64,7 +73,10 @@ local function maintain()
     remove(id)
     changed = true
   end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - idle, 'LIMIT', 0, budget)) do
+  -- A heartbeat of 0 is the draw's: such a ticket is not idle until the draw is `idle` ago.
+  local from = '-inf'
+  if (tonumber(redis.call('HGET', KEYS[6], 'drawn')) or 0) > now - idle then from = '(0' end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], from, now - idle, 'LIMIT', 0, budget)) do
     remove(id)
     changed = true
   end

@@ -147,10 +147,41 @@ async fn the_queue_admits_no_more_fans_than_there_are_places_and_says_when_it_is
     })
     .await;
     assert!(sold_out, "a waiter sees SOLD_OUT");
+    // SOLD_OUT is final for every ticket not ACTIVE: one that is gone (its fan bought) too.
+    let bought = app.poll(&fans[0].1).await;
+    assert_eq!((bought.status, &bought.body["status"]), (200, &json!("SOLD_OUT")));
     let r = app.join(&app.user().await, &concert).await;
     assert_eq!((r.status, r.code()), (409, "SOLD_OUT"));
     let c = app.get(&format!("concerts/{concert}"), None, None).await;
     assert_eq!(c.body["soldOut"], true);
+}
+
+/// A fan admitted before the sell-out keeps their ACTIVE time; the waiter behind reads SOLD_OUT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_fan_stays_active_when_the_show_sells_out_around_them() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 2, 1000).await;
+    let mut fans = Vec::new();
+    for _ in 0..3 {
+        let fan = app.user().await;
+        let t = app.join(&fan, &concert).await;
+        fans.push((fan, t.str("token")));
+    }
+    let (buyer, token) = &fans[0];
+    app.charge(buyer, 10_000).await;
+    let both = json!({"scheduleId": schedule, "grade": "GENERAL", "quantity": 2});
+    let r = app.post("reservations", Some(buyer), Some(token), both).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(app.pay(buyer, &r.str("id"), None).await.status, 201);
+    let sold_out = eventually(Duration::from_secs(3), || async {
+        app.poll(&fans[2].1).await.body["status"] == "SOLD_OUT"
+    })
+    .await;
+    assert!(sold_out, "the waiter sees SOLD_OUT");
+    let t = app.poll(&fans[1].1).await;
+    assert_eq!(t.body["status"], "ACTIVE", "{}", t.body);
+    assert!(t.body["activeUntil"].is_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
