@@ -149,7 +149,10 @@ async fn the_queue_admits_no_more_fans_than_there_are_places_and_says_when_it_is
     assert!(sold_out, "a waiter sees SOLD_OUT");
     // SOLD_OUT is final for every ticket not ACTIVE: one that is gone (its fan bought) too.
     let bought = app.poll(&fans[0].1).await;
-    assert_eq!((bought.status, &bought.body["status"]), (200, &json!("SOLD_OUT")));
+    assert_eq!(
+        (bought.status, &bought.body["status"]),
+        (200, &json!("SOLD_OUT"))
+    );
     let r = app.join(&app.user().await, &concert).await;
     assert_eq!((r.status, r.code()), (409, "SOLD_OUT"));
     let c = app.get(&format!("concerts/{concert}"), None, None).await;
@@ -171,7 +174,9 @@ async fn an_active_fan_stays_active_when_the_show_sells_out_around_them() {
     let (buyer, token) = &fans[0];
     app.charge(buyer, 10_000).await;
     let both = json!({"scheduleId": schedule, "grade": "GENERAL", "quantity": 2});
-    let r = app.post("reservations", Some(buyer), Some(token), both).await;
+    let r = app
+        .post("reservations", Some(buyer), Some(token), both)
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(app.pay(buyer, &r.str("id"), None).await.status, 201);
     let sold_out = eventually(Duration::from_secs(3), || async {
@@ -184,6 +189,66 @@ async fn an_active_fan_stays_active_when_the_show_sells_out_around_them() {
     assert!(t.body["activeUntil"].is_string());
 }
 
+/// The statuses a ticket's event stream has sent, each change once, and whether the server
+/// closed it.
+#[derive(Default)]
+struct Statuses {
+    seen: Vec<String>,
+    ended: bool,
+}
+
+impl Statuses {
+    /// Reads on until the stream sends one of `until`, ends, or 10 s pass.
+    async fn read_until(
+        &mut self,
+        stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+        until: &[&str],
+    ) {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) => {
+                    self.ended = true;
+                    return;
+                }
+                _ => return,
+            };
+            for line in String::from_utf8_lossy(&chunk).lines() {
+                let Some(data) = line.strip_prefix("data:") else {
+                    continue;
+                };
+                let t: Value = serde_json::from_str(data.trim()).unwrap();
+                let status = t["status"].as_str().unwrap().to_owned();
+                if self.seen.last() != Some(&status) {
+                    self.seen.push(status);
+                }
+            }
+            if self
+                .seen
+                .last()
+                .is_some_and(|s| until.contains(&s.as_str()))
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// The event stream of a ticket.
+async fn events(
+    app: &TestApp,
+    token: &str,
+) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<> {
+    app.client
+        .get(format!("{}/api/v1/queue/events?token={token}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiter_streams_pre_queue_then_waiting_then_active() {
     let app = spawn().await;
@@ -193,36 +258,35 @@ async fn a_waiter_streams_pre_queue_then_waiting_then_active() {
     app.admin_patch(&path, json!({"paused": true})).await;
     let fan = app.user().await;
     let token = app.join(&fan, &concert).await.str("token");
-    let resp = app
-        .client
-        .get(format!("{}/api/v1/queue/events?token={token}", app.base))
-        .send()
-        .await
-        .unwrap();
-    let mut stream = resp.bytes_stream();
-    let mut seen: Vec<String> = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    use futures_util::StreamExt;
-    while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, stream.next()).await {
-        for line in String::from_utf8_lossy(&chunk).lines() {
-            let Some(data) = line.strip_prefix("data:") else {
-                continue;
-            };
-            let t: Value = serde_json::from_str(data.trim()).unwrap();
-            let status = t["status"].as_str().unwrap().to_owned();
-            if seen.last() != Some(&status) {
-                seen.push(status.clone());
-            }
-            if status == "WAITING" {
-                // The sale opened with the queue paused; open the gate.
-                app.admin_patch(&path, json!({"paused": false})).await;
-            }
-        }
-        if seen.last().is_some_and(|s| s == "ACTIVE") {
-            break;
-        }
-    }
-    assert_eq!(seen, ["PRE_QUEUE", "WAITING", "ACTIVE"]);
+    let mut stream = events(&app, &token).await;
+    let mut statuses = Statuses::default();
+    statuses.read_until(&mut stream, &["WAITING"]).await;
+    // The sale opened with the queue paused; open the gate.
+    app.admin_patch(&path, json!({"paused": false})).await;
+    statuses.read_until(&mut stream, &["ACTIVE"]).await;
+    assert_eq!(statuses.seen, ["PRE_QUEUE", "WAITING", "ACTIVE"]);
+}
+
+/// A waiter's stream says SOLD_OUT when the fan ahead buys the last place, and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_streams_sold_out_when_the_last_place_sells() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let schedule = app.schedule(&concert, 1, 1000).await;
+    let buyer = app.user().await;
+    let token = app.admitted(&buyer, &concert).await;
+    let waiter = app.user().await;
+    let t = app.join(&waiter, &concert).await;
+    assert_eq!(t.body["status"], "WAITING");
+    let mut stream = events(&app, &t.str("token")).await;
+    let mut statuses = Statuses::default();
+    statuses.read_until(&mut stream, &["WAITING"]).await;
+    app.charge(&buyer, 10_000).await;
+    let r = app.hold(&buyer, &token, &schedule, 1).await;
+    assert_eq!(app.pay(&buyer, &r.str("id"), None).await.status, 201);
+    statuses.read_until(&mut stream, &[]).await;
+    assert_eq!(statuses.seen, ["WAITING", "SOLD_OUT"]);
+    assert!(statuses.ended, "the stream ends on SOLD_OUT");
 }
 
 #[tokio::test]
