@@ -402,3 +402,88 @@ BEGIN
     RETURN outcomes;
 END
 $$;
+
+-- A payment in one statement (src/store/postgres/payments.rs): the steps of the SQLite
+-- transaction in `src/store/sql/payments.rs`, in one round trip. A business error raises
+-- (SQLSTATE P0001, the error code as its message), so the statement changes nothing, the
+-- idempotency key's claim included; the caller then stores the error as the key's answer, as
+-- the SQLite path does. With a key already answered, that answer comes back (`replay_status`,
+-- `replay_body`) and nothing else is done.
+--   p_answer: the payment's JSON as the API answers it, `"balanceAfter"` written as i64::MIN,
+--             which the balance after the debit replaces: the key's stored answer.
+--   p_event_body: the `reservation.confirmed` event, written for every endpoint subscribed to
+--             it (`p_event_pattern`), as `emit` does.
+CREATE FUNCTION encore_pay(
+    p_user UUID, p_reservation UUID, p_now BIGINT, p_payment UUID, p_ledger UUID,
+    p_scope TEXT, p_key TEXT, p_fingerprint BYTEA, p_answer TEXT,
+    p_event UUID, p_event_type TEXT, p_event_body TEXT, p_event_pattern TEXT,
+    OUT balance BIGINT, OUT replay_status BIGINT, OUT replay_body TEXT
+) LANGUAGE plpgsql AS $$
+DECLARE
+    r RECORD;
+    sold BIGINT;
+    fp BYTEA;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        -- A concurrent request with the same key waits here for that one's commit.
+        INSERT INTO idempotency_keys (user_id, scope, key, fingerprint, status, body, created_at)
+        VALUES (p_user, p_scope, p_key, p_fingerprint, 0, '', p_now) ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT k.fingerprint, k.status, k.body INTO fp, replay_status, replay_body
+              FROM idempotency_keys k
+             WHERE k.user_id = p_user AND k.scope = p_scope AND k.key = p_key;
+            IF fp <> p_fingerprint THEN
+                RAISE EXCEPTION 'IDEMPOTENCY_KEY_REUSED';
+            END IF;
+            RETURN;
+        END IF;
+    END IF;
+    SELECT id, schedule_id, quantity, price INTO r
+      FROM reservations WHERE id = p_reservation AND user_id = p_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'RESERVATION_NOT_FOUND';
+    END IF;
+    -- The race for the sale: only a live hold of this reservation turns its places SOLD, and
+    -- only all of them; locked in number order, as every hold batch locks seats.
+    PERFORM 1 FROM seats
+      WHERE schedule_id = r.schedule_id
+        AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = r.id)
+      ORDER BY number FOR UPDATE;
+    UPDATE seats SET state = 'SOLD', held_until = NULL
+     WHERE schedule_id = r.schedule_id
+       AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = r.id)
+       AND reservation_id = r.id AND state = 'HELD' AND held_until > p_now;
+    GET DIAGNOSTICS sold = ROW_COUNT;
+    IF sold <> r.quantity THEN
+        RAISE EXCEPTION '%', (SELECT CASE status WHEN 'CONFIRMED' THEN 'ALREADY_PAID'
+                                                 WHEN 'CANCELLED' THEN 'RESERVATION_NOT_HELD'
+                                                 ELSE 'HOLD_EXPIRED' END
+                                FROM reservations WHERE id = r.id);
+    END IF;
+    UPDATE reservations SET status = 'CONFIRMED', confirmed_at = p_now
+     WHERE id = r.id AND status || '' = 'HELD';
+    IF NOT FOUND THEN
+        -- The sweeper marked it EXPIRED in between: the hold lapsed, nothing is sold.
+        RAISE EXCEPTION 'HOLD_EXPIRED';
+    END IF;
+    UPDATE wallets w SET balance = w.balance - r.price, updated_at = p_now
+     WHERE w.user_id = p_user AND w.balance >= r.price
+    RETURNING w.balance INTO balance;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'INSUFFICIENT_BALANCE';
+    END IF;
+    INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reservation_id, created_at)
+    VALUES (p_ledger, p_user, 'PAYMENT', -r.price, balance, r.id, p_now);
+    INSERT INTO payments (id, reservation_id, user_id, amount, balance_after, created_at)
+    VALUES (p_payment, r.id, p_user, r.price, balance, p_now);
+    IF p_key IS NOT NULL THEN
+        UPDATE idempotency_keys k SET status = 201,
+               body = replace(p_answer, '"balanceAfter":-9223372036854775808',
+                              '"balanceAfter":' || balance)
+         WHERE k.user_id = p_user AND k.scope = p_scope AND k.key = p_key;
+    END IF;
+    INSERT INTO webhook_deliveries (webhook_id, event_id, type, body, created_at, status, attempts, next_at)
+    SELECT id, p_event, p_event_type, p_event_body, p_now, 'PENDING', 0, p_now
+      FROM webhooks WHERE events LIKE p_event_pattern;
+END
+$$;

@@ -42,6 +42,18 @@ impl SqlStore<Sqlite> {
         Ok(())
     }
 
+    /// A payment: one transaction (`pay_in_transaction`), SQLite's one writer serialising it.
+    pub(crate) async fn pay_order(
+        &self,
+        user_id: uuid::Uuid,
+        reservation_id: uuid::Uuid,
+        now: i64,
+        idem: Option<&crate::idempotency::IdemKey>,
+    ) -> Result<crate::idempotency::Replayable<crate::payments::Paid>> {
+        self.pay_in_transaction(user_id, reservation_id, now, idem)
+            .await
+    }
+
     /// The hold of an order as one transaction: the steps of `encore_hold` in the PostgreSQL
     /// schema. SQLite's one writer serialises every hold, so no lock is taken by hand.
     pub(crate) async fn hold_places(&self, r: &HoldRequest) -> Result<Hold> {

@@ -173,6 +173,18 @@ pub trait WebhookStore: Send + Sync {
     async fn record_attempt(&self, d: &Delivery, outcome: &Outcome, now: Millis) -> Result<()>;
 }
 
+/// `reservation.confirmed`: `user` paid `r` at `now`.
+pub fn reservation_confirmed(
+    r: &crate::reservations::Reservation,
+    user: Uuid,
+    now: Millis,
+) -> Event {
+    let mut data = reservation_data(r);
+    data["userId"] = serde_json::json!(user);
+    data["confirmedAt"] = serde_json::json!(clock::to_rfc3339(now));
+    Event::new(EventType::ReservationConfirmed, now, data)
+}
+
 /// The `data` of a reservation event: who bought which places of which date, for how much.
 pub fn reservation_data(r: &crate::reservations::Reservation) -> serde_json::Value {
     serde_json::json!({

@@ -2,6 +2,7 @@
 //! same SQL as SQLite (see `store::sql`) with PostgreSQL's row locks deciding races.
 
 pub(crate) mod holds;
+mod payments;
 
 use std::str::FromStr;
 use std::time::Duration;

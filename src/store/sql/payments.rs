@@ -1,5 +1,5 @@
 //! `PaymentStore` in SQL: one transaction sells the order's places, confirms the hold and debits
-//! the wallet.
+//! the wallet (on PostgreSQL, one statement does: `store/postgres/payments.rs`).
 
 macro_rules! impl_payment_store {
     ($db:ty) => {
@@ -87,9 +87,10 @@ macro_rules! impl_payment_store {
             }
         }
 
-        #[async_trait::async_trait]
-        impl $crate::payments::PaymentStore for $crate::store::sql::SqlStore<$db> {
-            async fn pay(
+        impl $crate::store::sql::SqlStore<$db> {
+            /// The payment as one transaction of several statements: SQLite's way, and
+            /// PostgreSQL's for what its one-statement `encore_pay` leaves to it.
+            pub(crate) async fn pay_in_transaction(
                 &self,
                 user_id: uuid::Uuid,
                 reservation_id: uuid::Uuid,
@@ -131,18 +132,25 @@ macro_rules! impl_payment_store {
                     Self::idem_store(&mut tx, user_id, idem, &answer).await?;
                 }
                 let mut reservation = Self::with_numbers(&mut *tx, vec![reservation]).await?.remove(0);
-                let mut data = $crate::webhooks::reservation_data(&reservation);
-                data["userId"] = serde_json::json!(user_id);
-                data["confirmedAt"] = serde_json::json!($crate::clock::to_rfc3339(now));
-                let event = $crate::webhooks::Event::new(
-                    $crate::webhooks::EventType::ReservationConfirmed,
-                    now,
-                    data,
-                );
+                let event = $crate::webhooks::reservation_confirmed(&reservation, user_id, now);
                 Self::emit(&mut tx, &event).await?;
                 tx.commit().await?;
                 reservation.status = $crate::reservations::ReservationStatus::Confirmed;
                 Ok(Replayable::Fresh($crate::payments::Paid { payment, reservation }))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::payments::PaymentStore for $crate::store::sql::SqlStore<$db> {
+            async fn pay(
+                &self,
+                user_id: uuid::Uuid,
+                reservation_id: uuid::Uuid,
+                now: i64,
+                idem: Option<&$crate::idempotency::IdemKey>,
+            ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::payments::Paid>> {
+                // Backend-specific: a transaction on SQLite, one function call on PostgreSQL.
+                self.pay_order(user_id, reservation_id, now, idem).await
             }
 
             async fn payment(
