@@ -426,7 +426,10 @@ def endpoints(mode_name, workdir, args):
                 cursor = body["nextCursor"]
                 if not cursor:
                     return [(i, x) for x in items]
-        pays = [p for per in c.parallel(held, range(1000)) for p in per]
+        # Interleaved across the 1,000 fans, as in a sale: payments in flight together are of
+        # different fans, not 64 of one fan's waiting on its wallet row.
+        per_fan = c.parallel(held, range(1000))
+        pays = [per[k] for k in range(max(map(len, per_fan), default=0)) for per in per_fan if k < len(per)]
         pfile = workdir / f"{mode_name}-payments.txt"
         pfile.write_text("".join(f"{prefix}{i} {rid}\n" for i, rid in pays))
         r["pay"] = wrk(srv.base, script="pay.lua", seconds=max(2, d // 2), env={"BENCH_PAYMENTS": str(pfile)})

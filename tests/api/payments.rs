@@ -285,3 +285,66 @@ async fn paying_and_cancelling_at_once_has_one_winner() {
         .await;
     assert_eq!((r.status, r.code()), (409, "RESERVATION_NOT_HELD"));
 }
+
+/// Payments made at once — on SQLite they commit in one group — each get the answer they would
+/// have had alone: a short balance, a lapsed hold or a reused key refuses that payment only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_at_once_each_get_their_own_answer() {
+    let app = spawn().await;
+    let concert = app.concert().await;
+    let open = app.schedule(&concert, 40, 5000).await;
+    let lapsing = app.schedule(&concert, 10, 3000).await;
+    let fans = app.admitted_fans(&concert, 32).await;
+    let mut payments = Vec::new();
+    for (i, (fan, token)) in fans.iter().enumerate() {
+        let (schedule, seat) = match i / 8 {
+            2 => (&lapsing, i as i64 - 15),
+            _ => (&open, i as i64 + 1),
+        };
+        let short = i / 8 == 0;
+        app.charge(fan, if short { 4999 } else { 10_000 }).await;
+        let rid = app.hold(fan, token, schedule, seat).await.str("id");
+        let key = match i / 8 {
+            3 => {
+                // The key's first use was for another body.
+                let other = uuid::Uuid::now_v7().to_string();
+                assert_eq!(app.pay(fan, &other, Some("k")).await.status, 404);
+                Some("k")
+            }
+            _ => None,
+        };
+        payments.push((fan, rid, key));
+    }
+    app.db_exec(
+        "UPDATE seats SET held_until = 1 WHERE reservation_id IN
+           (SELECT id FROM reservations WHERE price = 3000)",
+    )
+    .await;
+    app.db_exec("UPDATE reservations SET held_until = 1 WHERE price = 3000")
+        .await;
+    let answers = futures_util::future::join_all(
+        payments
+            .iter()
+            .map(|(fan, rid, key)| app.pay(fan, rid, *key)),
+    )
+    .await;
+    for (i, ((fan, rid, _), r)) in payments.iter().zip(&answers).enumerate() {
+        let (want, balance, status) = match i / 8 {
+            0 => ((402, "INSUFFICIENT_BALANCE"), 4999, "HELD"),
+            1 => ((201, ""), 5000, "CONFIRMED"),
+            2 => ((410, "HOLD_EXPIRED"), 10_000, ""),
+            _ => ((422, "IDEMPOTENCY_KEY_REUSED"), 10_000, "HELD"),
+        };
+        assert_eq!((r.status, r.code()), want, "fan {i}: {}", r.body);
+        let wallet = app.get("wallet", Some(fan), None).await;
+        assert_eq!(wallet.body["balance"], balance, "fan {i}");
+        if !status.is_empty() {
+            let res = app.get(&format!("reservations/{rid}"), Some(fan), None).await;
+            assert_eq!(res.body["status"], status, "fan {i}");
+        }
+    }
+    let sold = app
+        .db_text("SELECT CAST(COUNT(*) AS TEXT) FROM seats WHERE state = 'SOLD'")
+        .await;
+    assert_eq!(sold, "8");
+}

@@ -11,8 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Postgres};
 
 use self::holds::{HoldBatches, HoldOutcome};
-use super::sql::SqlStore;
+use super::sql::{SqlStore, Step};
 use crate::error::{Error, Result};
+use crate::idempotency::{IdemKey, Replayable};
 use crate::reservations::{Hold, HoldRequest, ReservationStore};
 
 super::sql::impl_all_stores!(Postgres);
@@ -44,11 +45,49 @@ impl SqlStore<Postgres> {
         }
     }
 
+    /// A wallet charge: one transaction.
+    pub(crate) async fn charge_wallet(
+        &self,
+        user_id: uuid::Uuid,
+        amount: crate::money::Money,
+        now: i64,
+        idem: Option<&IdemKey>,
+    ) -> Result<Replayable<crate::wallet::ChargeReceipt>> {
+        let mut tx = self.write.begin().await?;
+        let step = Self::charge_steps(&mut tx, user_id, amount, now, idem).await?;
+        self.finish_step(tx, user_id, idem, step, now).await
+    }
+
+    /// Ends the transaction of a write with an idempotency key where its statements left it.
+    pub(crate) async fn finish_step<T>(
+        &self,
+        tx: sqlx::Transaction<'_, Postgres>,
+        user_id: uuid::Uuid,
+        idem: Option<&IdemKey>,
+        step: Step<T>,
+        now: i64,
+    ) -> Result<Replayable<T>> {
+        match step {
+            Step::Done(value) => {
+                tx.commit().await?;
+                Ok(Replayable::Fresh(value))
+            }
+            Step::Replay(answer) => {
+                tx.rollback().await?;
+                Ok(Replayable::Replay(answer))
+            }
+            Step::Refused(err) => {
+                tx.rollback().await?;
+                self.idem_fail(user_id, idem, err, now).await
+            }
+        }
+    }
+
     /// A payment's or cancel's places, locked in number order before they change: the lock
     /// order every hold batch keeps, so an order's payment never deadlocks with a batch naming
     /// its seats.
     pub(crate) async fn lock_places(
-        tx: &mut sqlx::Transaction<'_, Postgres>,
+        tx: &mut sqlx::PgConnection,
         schedule: uuid::Uuid,
         reservation: uuid::Uuid,
     ) -> Result<()> {
@@ -59,7 +98,7 @@ impl SqlStore<Postgres> {
         )
         .bind(schedule)
         .bind(reservation)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(())
     }
@@ -134,6 +173,7 @@ pub async fn connect(
     Ok(SqlStore {
         read: pool.clone(),
         hold_batches: Some(HoldBatches::start(pool.clone())),
+        write_groups: None,
         write: pool,
     })
 }

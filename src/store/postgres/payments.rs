@@ -1,6 +1,6 @@
 //! A payment on PostgreSQL in one round trip to the writer: `encore_pay`
-//! (migrations/postgres/0001_schema.sql) runs the steps of the SQLite transaction
-//! (`pay_in_transaction`) as one statement, idempotency key and webhook outbox included.
+//! (migrations/postgres/0001_schema.sql) runs the payment's steps (`pay_steps` in
+//! `store/sql/payments.rs`) as one statement, idempotency key and webhook outbox included.
 
 use axum::http::StatusCode;
 use sqlx::{FromRow, Postgres, Row};
@@ -87,6 +87,21 @@ impl SqlStore<Postgres> {
                 None => Err(e.into()),
             },
         }
+    }
+
+    /// The payment as one transaction of several statements (`pay_steps`), for a reservation
+    /// `encore_pay` cannot be given.
+    async fn pay_in_transaction(
+        &self,
+        user_id: Uuid,
+        reservation_id: Uuid,
+        now: Millis,
+        idem: Option<&IdemKey>,
+    ) -> Result<Replayable<Paid>> {
+        let mut tx = self.write.begin().await?;
+        let now = now.max(clock::now());
+        let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem).await?;
+        self.finish_step(tx, user_id, idem, step, now).await
     }
 
     /// The fan's reservation with its place numbers, in one read.

@@ -96,13 +96,16 @@ pub(crate) use wallet::impl_wallet_store;
 pub(crate) use webhooks::impl_webhook_store;
 
 /// A database behind two pools. SQLite: one writer connection (writes queue in the pool rather
-/// than failing with SQLITE_BUSY) and several readers. PostgreSQL: the same pool twice, and
+/// than failing with SQLITE_BUSY; holds, payments and charges in groups of one commit each) and
+/// several readers. PostgreSQL: the same pool twice, and
 /// seat holds gathered into batches on it (`store/postgres/holds.rs`).
 pub struct SqlStore<DB: sqlx::Database> {
     pub(crate) read: sqlx::Pool<DB>,
     pub(crate) write: sqlx::Pool<DB>,
-    /// PostgreSQL only; SQLite's one writer runs each hold as its own transaction.
+    /// PostgreSQL only: holds gathered into one function call per batch.
     pub(crate) hold_batches: Option<crate::store::postgres::holds::HoldBatches>,
+    /// SQLite only: holds, payments and charges gathered into one transaction per group.
+    pub(crate) write_groups: Option<crate::store::sqlite::group::WriteGroups>,
 }
 
 impl<DB: sqlx::Database> SqlStore<DB> {
@@ -110,6 +113,17 @@ impl<DB: sqlx::Database> SqlStore<DB> {
     pub fn write_pool(&self) -> &sqlx::Pool<DB> {
         &self.write
     }
+}
+
+/// Where the statements of a write with an idempotency key (a payment, a charge) ended, before
+/// its transaction ends.
+pub(crate) enum Step<T> {
+    /// Done: commit, then answer.
+    Done(T),
+    /// The key was used before with the same body: that answer, and nothing was written.
+    Replay(crate::idempotency::Stored),
+    /// A refusal: roll back what was written, then record it as the key's answer.
+    Refused(crate::error::Error),
 }
 
 /// Every store trait for `SqlStore<$db>`.

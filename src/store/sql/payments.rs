@@ -5,7 +5,7 @@ macro_rules! impl_payment_store {
     ($db:ty) => {
         impl $crate::store::sql::SqlStore<$db> {
             async fn pay_in(
-                tx: &mut sqlx::Transaction<'_, $db>,
+                tx: &mut <$db as sqlx::Database>::Connection,
                 r: &$crate::reservations::Reservation,
                 user_id: uuid::Uuid,
                 now: i64,
@@ -18,13 +18,13 @@ macro_rules! impl_payment_store {
                     .bind(r.schedule_id)
                     .bind(r.id)
                     .bind(now)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
                 if sold != r.quantity as u64 {
                     let status: String = sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1")
                         .bind(r.id)
-                        .fetch_one(&mut **tx)
+                        .fetch_one(&mut *tx)
                         .await?;
                     return Err(match status.as_str() {
                         "CONFIRMED" => Error::AlreadyPaid,
@@ -35,7 +35,7 @@ macro_rules! impl_payment_store {
                 let confirmed = sqlx::query($crate::store::sql::CONFIRM_HOLD)
                 .bind(r.id)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 if confirmed != 1 {
@@ -49,7 +49,7 @@ macro_rules! impl_payment_store {
                 .bind(user_id)
                 .bind(r.price)
                 .bind(now)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?;
                 let balance = balance.ok_or(Error::InsufficientBalance)?;
                 sqlx::query(
@@ -62,7 +62,7 @@ macro_rules! impl_payment_store {
                 .bind(balance)
                 .bind(r.id)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
                 let payment = $crate::payments::Payment {
                     id: uuid::Uuid::now_v7(),
@@ -81,63 +81,54 @@ macro_rules! impl_payment_store {
                 .bind(payment.amount)
                 .bind(payment.balance_after)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
                 Ok(payment)
             }
         }
 
         impl $crate::store::sql::SqlStore<$db> {
-            /// The payment as one transaction of several statements: SQLite's way, and
-            /// PostgreSQL's for what its one-statement `encore_pay` leaves to it.
-            pub(crate) async fn pay_in_transaction(
-                &self,
+            /// The payment's statements on `conn`, inside the caller's transaction (or SQLite
+            /// group's savepoint). A refusal leaves writes behind that the caller must roll back
+            /// before it records the refusal under the key (`idem_refuse`).
+            pub(crate) async fn pay_steps(
+                conn: &mut <$db as sqlx::Database>::Connection,
                 user_id: uuid::Uuid,
                 reservation_id: uuid::Uuid,
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
-            ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::payments::Paid>> {
-                use $crate::idempotency::{Replayable, Stored};
-                let mut tx = self.write.begin().await?;
-                // The time of the payment is when it gets the database, not when it asked: a
-                // payment that waited for the writer past `heldUntil` must not sell the seat.
-                let now = now.max($crate::clock::now());
+            ) -> $crate::error::Result<$crate::store::sql::Step<$crate::payments::Paid>> {
+                use $crate::store::sql::Step;
                 if let Some(idem) = idem
-                    && let Some(answer) = Self::idem_claim(&mut tx, user_id, idem, now).await?
+                    && let Some(answer) = Self::idem_claim(&mut *conn, user_id, idem, now).await?
                 {
-                    return Ok(Replayable::Replay(answer));
+                    return Ok(Step::Replay(answer));
                 }
-                // Read inside the transaction: a second pooled connection per payment could exhaust
-                // the pool under a burst and deadlock it.
                 let sql = format!(
                     "SELECT {} FROM reservations WHERE id = $1 AND user_id = $2",
                     $crate::store::sql::RESERVATION_COLS
                 );
-                let found: sqlx::Result<Option<$crate::reservations::Reservation>> =
-                    sqlx::query_as(&sql).bind(reservation_id).bind(user_id).fetch_optional(&mut *tx).await;
-                let result = match found.map_err($crate::error::Error::from) {
-                    Ok(Some(r)) => Self::pay_in(&mut tx, &r, user_id, now).await.map(|p| (p, r)),
-                    Ok(None) => Err($crate::error::Error::ReservationNotFound),
-                    Err(e) => Err(e),
+                let found: Option<$crate::reservations::Reservation> =
+                    sqlx::query_as(&sql).bind(reservation_id).bind(user_id).fetch_optional(&mut *conn).await?;
+                let Some(reservation) = found else {
+                    return Ok(Step::Refused($crate::error::Error::ReservationNotFound));
                 };
-                let (payment, reservation) = match result {
-                    Ok(ok) => ok,
-                    Err(e) => {
-                        tx.rollback().await?;
-                        return self.idem_fail(user_id, idem, e, now).await;
-                    }
+                let payment = match Self::pay_in(&mut *conn, &reservation, user_id, now).await {
+                    Ok(p) => p,
+                    Err(e) if e.status().is_client_error() => return Ok(Step::Refused(e)),
+                    Err(e) => return Err(e),
                 };
                 if let Some(idem) = idem {
-                    let answer = Stored::of(axum::http::StatusCode::CREATED, &payment);
-                    Self::idem_store(&mut tx, user_id, idem, &answer).await?;
+                    let answer = $crate::idempotency::Stored::of(axum::http::StatusCode::CREATED, &payment);
+                    Self::idem_store(&mut *conn, user_id, idem, &answer).await?;
                 }
-                let mut reservation = Self::with_numbers(&mut *tx, vec![reservation]).await?.remove(0);
+                let mut reservation = Self::with_numbers(&mut *conn, vec![reservation]).await?.remove(0);
                 let event = $crate::webhooks::reservation_confirmed(&reservation, user_id, now);
-                Self::emit(&mut tx, &event).await?;
-                tx.commit().await?;
+                Self::emit(&mut *conn, &event).await?;
                 reservation.status = $crate::reservations::ReservationStatus::Confirmed;
-                Ok(Replayable::Fresh($crate::payments::Paid { payment, reservation }))
+                Ok(Step::Done($crate::payments::Paid { payment, reservation }))
             }
+
         }
 
         #[async_trait::async_trait]

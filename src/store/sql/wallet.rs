@@ -10,7 +10,7 @@ macro_rules! impl_wallet_store {
             /// its answer before committing. `Ok(Some(answer))`: the key was used before with the
             /// same body. A concurrent holder of the key makes this wait for its commit.
             async fn idem_claim(
-                tx: &mut sqlx::Transaction<'_, $db>,
+                tx: &mut <$db as sqlx::Database>::Connection,
                 user_id: uuid::Uuid,
                 idem: &$crate::idempotency::IdemKey,
                 now: i64,
@@ -24,13 +24,13 @@ macro_rules! impl_wallet_store {
                 .bind(&idem.key)
                 .bind(&idem.fingerprint)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 if claimed == 1 {
                     return Ok(None);
                 }
-                Self::idem_existing(&mut **tx, user_id, idem).await.map(Some)
+                Self::idem_existing(&mut *tx, user_id, idem).await.map(Some)
             }
 
             /// The answer stored under a key that is known to exist.
@@ -59,7 +59,7 @@ macro_rules! impl_wallet_store {
 
             /// Stores the answer for a claimed key, in the claiming transaction.
             async fn idem_store(
-                tx: &mut sqlx::Transaction<'_, $db>,
+                tx: &mut <$db as sqlx::Database>::Connection,
                 user_id: uuid::Uuid,
                 idem: &$crate::idempotency::IdemKey,
                 answer: &$crate::idempotency::Stored,
@@ -72,22 +72,23 @@ macro_rules! impl_wallet_store {
                 .bind(&idem.key)
                 .bind(i64::from(answer.status))
                 .bind(&answer.body)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
                 Ok(())
             }
 
             /// After a business error rolled the effect back: keep the error as the key's first
-            /// answer (unless another request stored one first, which then wins).
-            async fn idem_fail<T>(
-                &self,
+            /// answer (unless another request stored one first, which then wins). The outer
+            /// error is the database's; the inner result is the answer.
+            pub(crate) async fn idem_refuse<T>(
+                conn: &mut <$db as sqlx::Database>::Connection,
                 user_id: uuid::Uuid,
                 idem: Option<&$crate::idempotency::IdemKey>,
                 err: $crate::error::Error,
                 now: i64,
-            ) -> $crate::error::Result<$crate::idempotency::Replayable<T>> {
+            ) -> $crate::error::Result<$crate::error::Result<$crate::idempotency::Replayable<T>>> {
                 let Some(idem) = idem.filter(|_| $crate::idempotency::is_replayable(&err)) else {
-                    return Err(err);
+                    return Ok(Err(err));
                 };
                 let answer = $crate::idempotency::Stored::of_error(&err);
                 let stored = sqlx::query(
@@ -101,19 +102,35 @@ macro_rules! impl_wallet_store {
                 .bind(i64::from(answer.status))
                 .bind(&answer.body)
                 .bind(now)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
                 if stored == 1 {
+                    return Ok(Err(err));
+                }
+                Ok(Ok($crate::idempotency::Replayable::Replay(
+                    Self::idem_existing(&mut *conn, user_id, idem).await?,
+                )))
+            }
+
+            /// `idem_refuse` on a writer connection of its own, after the transaction that
+            /// refused has rolled back.
+            pub(crate) async fn idem_fail<T>(
+                &self,
+                user_id: uuid::Uuid,
+                idem: Option<&$crate::idempotency::IdemKey>,
+                err: $crate::error::Error,
+                now: i64,
+            ) -> $crate::error::Result<$crate::idempotency::Replayable<T>> {
+                if idem.is_none() {
                     return Err(err);
                 }
-                Self::idem_existing(&self.write, user_id, idem)
-                    .await
-                    .map($crate::idempotency::Replayable::Replay)
+                let mut conn = self.write.acquire().await?;
+                Self::idem_refuse(&mut conn, user_id, idem, err, now).await?
             }
 
             async fn charge_in(
-                tx: &mut sqlx::Transaction<'_, $db>,
+                tx: &mut <$db as sqlx::Database>::Connection,
                 user_id: uuid::Uuid,
                 amount: $crate::money::Money,
                 now: i64,
@@ -126,7 +143,7 @@ macro_rules! impl_wallet_store {
                 .bind(amount)
                 .bind(now)
                 .bind($crate::money::BALANCE_CAP)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?;
                 let balance = balance.ok_or($crate::error::Error::BalanceLimit)?;
                 let sql = format!(
@@ -140,10 +157,39 @@ macro_rules! impl_wallet_store {
                     .bind(amount)
                     .bind(balance)
                     .bind(now)
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut *tx)
                     .await?;
                 Ok($crate::wallet::ChargeReceipt { balance, transaction })
             }
+        }
+
+        impl $crate::store::sql::SqlStore<$db> {
+            /// The charge's statements on `conn` (see `pay_steps`).
+            pub(crate) async fn charge_steps(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                user_id: uuid::Uuid,
+                amount: $crate::money::Money,
+                now: i64,
+                idem: Option<&$crate::idempotency::IdemKey>,
+            ) -> $crate::error::Result<$crate::store::sql::Step<$crate::wallet::ChargeReceipt>> {
+                use $crate::store::sql::Step;
+                if let Some(idem) = idem
+                    && let Some(answer) = Self::idem_claim(&mut *conn, user_id, idem, now).await?
+                {
+                    return Ok(Step::Replay(answer));
+                }
+                let receipt = match Self::charge_in(&mut *conn, user_id, amount, now).await {
+                    Ok(r) => r,
+                    Err(e) if e.status().is_client_error() => return Ok(Step::Refused(e)),
+                    Err(e) => return Err(e),
+                };
+                if let Some(idem) = idem {
+                    let answer = $crate::idempotency::Stored::of(axum::http::StatusCode::OK, &receipt);
+                    Self::idem_store(&mut *conn, user_id, idem, &answer).await?;
+                }
+                Ok(Step::Done(receipt))
+            }
+
         }
 
         #[async_trait::async_trait]
@@ -162,26 +208,8 @@ macro_rules! impl_wallet_store {
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
             ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::wallet::ChargeReceipt>> {
-                use $crate::idempotency::{Replayable, Stored};
-                let mut tx = self.write.begin().await?;
-                if let Some(idem) = idem
-                    && let Some(answer) = Self::idem_claim(&mut tx, user_id, idem, now).await?
-                {
-                    return Ok(Replayable::Replay(answer));
-                }
-                let receipt = match Self::charge_in(&mut tx, user_id, amount, now).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tx.rollback().await?;
-                        return self.idem_fail(user_id, idem, e, now).await;
-                    }
-                };
-                if let Some(idem) = idem {
-                    let answer = Stored::of(axum::http::StatusCode::OK, &receipt);
-                    Self::idem_store(&mut tx, user_id, idem, &answer).await?;
-                }
-                tx.commit().await?;
-                Ok(Replayable::Fresh(receipt))
+                // Backend-specific: in a group of writes on SQLite, a transaction on PostgreSQL.
+                self.charge_wallet(user_id, amount, now, idem).await
             }
 
             async fn transactions(

@@ -11,7 +11,7 @@ macro_rules! impl_webhook_store {
             /// if and only if the change commits. One statement, which writes nothing when no
             /// endpoint listens.
             pub(crate) async fn emit(
-                tx: &mut sqlx::Transaction<'_, $db>,
+                tx: &mut <$db as sqlx::Database>::Connection,
                 event: &$crate::webhooks::Event,
             ) -> $crate::error::Result<()> {
                 sqlx::query(
@@ -23,7 +23,7 @@ macro_rules! impl_webhook_store {
                 .bind(event.body())
                 .bind(event.created_at)
                 .bind(event.subscribers())
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
                 Ok(())
             }

@@ -1,0 +1,214 @@
+//! Group commit on SQLite: holds, payments and charges that arrive while the one writer is busy
+//! run together in one transaction and one fsync, each under a savepoint of its own, so one
+//! fan's failure never fails another's. Each is answered only after its group has committed
+//! (`synchronous=FULL`), so nothing acknowledged is lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::future::BoxFuture;
+use sqlx::{Connection, Sqlite, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+
+/// Most writes one group commits.
+const MAX_GROUP: usize = 128;
+
+/// The savepoint every write of a group runs under; [`undo`] rolls a write back to it.
+const SAVEPOINT: &str = "write";
+
+/// What a write did, and how to answer its caller once the group's commit is known.
+struct Done {
+    /// The write returned an error: its savepoint is rolled back.
+    failed: bool,
+    answer: Box<dyn FnOnce(Result<()>) + Send>,
+}
+
+type Work = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Done> + Send>;
+
+/// The writer's queue: [`WriteGroups::run`] hands a write to the task that owns the writer
+/// between groups.
+#[derive(Clone)]
+pub struct WriteGroups {
+    queue: mpsc::Sender<Work>,
+    /// Groups committed so far.
+    committed: Arc<AtomicU64>,
+}
+
+impl WriteGroups {
+    pub fn start(write: sqlx::Pool<Sqlite>) -> Self {
+        let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
+        let committed = Arc::new(AtomicU64::new(0));
+        tokio::spawn(writer(write, rx, committed.clone()));
+        WriteGroups { queue, committed }
+    }
+
+    /// Groups committed so far.
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Relaxed)
+    }
+
+    /// Runs `write` on the writer inside the next group, and answers once that group has
+    /// committed. A write that returns an error is rolled back to its savepoint, so it changes
+    /// nothing; one that must keep a record of a refusal (an idempotency key's error answer)
+    /// rolls back what it had begun itself ([`undo`]), writes the record, and returns the
+    /// refusal inside `Ok`.
+    pub async fn run<T, F>(&self, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let work: Work = Box::new(move |conn| {
+            Box::pin(async move {
+                let out = write(conn).await;
+                let failed = out.is_err();
+                Done {
+                    failed,
+                    answer: Box::new(move |committed: Result<()>| {
+                        let _ = tx.send(match (out, committed) {
+                            (Ok(v), Ok(())) => Ok(v),
+                            (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                        });
+                    }),
+                }
+            })
+        });
+        self.queue
+            .send(work)
+            .await
+            .map_err(|_| Error::internal("the SQLite writer has stopped"))?;
+        rx.await
+            .map_err(|_| Error::internal("the write's group could not run"))?
+    }
+}
+
+/// Rolls the current write back to its savepoint: what a write does before it records a
+/// refusal (an idempotency key's error answer) in place of what it had begun.
+pub async fn undo(conn: &mut SqliteConnection) -> Result<()> {
+    sqlx::query(&format!("ROLLBACK TO {SAVEPOINT}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Runs groups for ever: whatever has queued while the last group ran is the next group.
+async fn writer(pool: sqlx::Pool<Sqlite>, mut rx: mpsc::Receiver<Work>, committed: Arc<AtomicU64>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(w) => group.push(w),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("encore_sqlite_write_group_size").record(group.len() as f64);
+        if let Err(e) = run_group(&pool, group, &committed).await {
+            // The group's callers see their answer channels close: nothing of it committed.
+            tracing::error!(error = %e, "a group of SQLite writes failed");
+        }
+    }
+}
+
+async fn run_group(
+    pool: &sqlx::Pool<Sqlite>,
+    group: Vec<Work>,
+    committed: &AtomicU64,
+) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let mut answers = Vec::with_capacity(group.len());
+    for work in group {
+        sqlx::query(&format!("SAVEPOINT {SAVEPOINT}"))
+            .execute(&mut *tx)
+            .await?;
+        let done = work(&mut tx).await;
+        if done.failed {
+            undo(&mut tx).await?;
+        }
+        sqlx::query(&format!("RELEASE {SAVEPOINT}"))
+            .execute(&mut *tx)
+            .await?;
+        answers.push(done.answer);
+    }
+    let failure = tx.commit().await.err().map(|e| e.to_string());
+    if failure.is_none() {
+        committed.fetch_add(1, Ordering::Relaxed);
+    }
+    for answer in answers {
+        answer(match &failure {
+            None => Ok(()),
+            Some(e) => Err(Error::internal(format!(
+                "the write's group did not commit: {e}"
+            ))),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Twenty writes in one group, every other one refused after it wrote: each caller gets its
+    /// own answer, and only the accepted writes are in the table.
+    #[tokio::test]
+    async fn a_refused_write_in_a_group_leaves_the_others_intact() {
+        let dir = std::env::temp_dir().join(format!("encore-group-{}", uuid::Uuid::now_v7()));
+        let url = format!("sqlite://{}?mode=rwc", dir.display());
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let groups = WriteGroups::start(pool.clone());
+        // The writer waits for the connection the test holds while every write queues.
+        let held = pool.acquire().await.unwrap();
+        let calls: Vec<_> = (0..20i64)
+            .map(|x| {
+                let groups = groups.clone();
+                tokio::spawn(async move {
+                    groups
+                        .run(move |conn| {
+                            Box::pin(async move {
+                                sqlx::query("INSERT INTO t (x) VALUES ($1)")
+                                    .bind(x)
+                                    .execute(&mut *conn)
+                                    .await?;
+                                if x % 2 == 1 {
+                                    return Err(Error::SeatUnavailable);
+                                }
+                                Ok(x)
+                            })
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        for (x, call) in calls.into_iter().enumerate() {
+            let answer = call.await.unwrap();
+            match x % 2 {
+                0 => assert_eq!(answer.unwrap(), x as i64),
+                _ => assert!(matches!(answer, Err(Error::SeatUnavailable)), "{answer:?}"),
+            }
+        }
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, (0..20).step_by(2).collect::<Vec<i64>>());
+        assert!(
+            groups.committed() <= 2,
+            "20 writes in {} groups",
+            groups.committed()
+        );
+        let _ = std::fs::remove_file(&dir);
+    }
+}
