@@ -39,7 +39,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 ADMIN = "bench-admin-token"
 CONNS = 64
 # What `--only` picks from, in the order each mode runs them.
-PARTS = ("endpoints", "sale", "venues")
+PARTS = ("endpoints", "purchases", "sale", "venues")
 ALIASES = {"flash_sale": "sale"}
 
 
@@ -269,8 +269,35 @@ def parse_ms(v):
     return n * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+# The processes whose CPU time a measurement charges to its requests (`/proc/<pid>/stat` comm).
+CPU_GROUPS = {"encore": "encore", "postgres": "postgres", "redis": "redis-server"}
+
+
+def cpu_seconds():
+    """CPU seconds used so far by each of CPU_GROUPS, over all its processes. A process's own
+    time plus its reaped children's, so a PostgreSQL backend that exits mid-run is still counted
+    (through the postmaster)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(CPU_GROUPS, 0.0)
+    names = {v: k for k, v in CPU_GROUPS.items()}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        group = names.get(comm)
+        if group:
+            f = stat[stat.rindex(")") + 2:].split()
+            totals[group] += sum(int(x) for x in f[11:15]) / tick
+    return totals
+
+
 def wrk(base, path="/", script=None, seconds=10, env=None, conns=CONNS):
     threads = min(2, conns)
+    cpu_before = cpu_seconds()
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", str(WRK_DIR / script)]
@@ -286,6 +313,10 @@ def wrk(base, path="/", script=None, seconds=10, env=None, conns=CONNS):
     res["requests"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     res["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    cpu_after = cpu_seconds()
+    # CPU microseconds each group spent per request of this measurement.
+    res["cpu_us"] = {g: (cpu_after[g] - cpu_before[g]) * 1e6 / res["requests"] if res["requests"] else None
+                     for g in CPU_GROUPS}
     return res
 
 
@@ -614,6 +645,88 @@ def flash_sale(mode_name, workdir, args):
     return r
 
 
+PURCHASE_RUNS = ((8, 2_000), (64, 6_000))  # (concurrent fans, fans who each buy one seat)
+
+
+def purchases(mode_name, workdir, args, ceiling=None):
+    """Whole purchases (`benches/purchase.rs`): admitted fans, 8 and then 64 at a time, each
+    reads the seat map, holds a seat it shows free and pays, on one schedule per run with a
+    quarter more seats than fans. Checked in the database afterwards: every seat sold once, one payment per
+    CONFIRMED reservation."""
+    build_bench("purchase")
+    mode = Mode(mode_name, workdir, f"{mode_name}_purchases")
+    fans = sum(n for _, n in PURCHASE_RUNS)
+    srv = Server(mode, queue_active_limit=fans, hold_ttl="30m", queue_active_ttl="60m", queue_idle_timeout="30m")
+    c = srv.client
+    r = {"mode": mode_name, "runs": []}
+    try:
+        if ceiling is None:
+            log(f"{mode_name}: purchases: database ceiling")
+            ceiling = db_ceiling(mode.db_url)
+        r["db_ceiling"] = ceiling
+        prefix = f"enc_buy_{secrets.token_hex(8)}_"
+        seed_users(mode, 0, fans, prefix, 1_000_000)
+        concert = create_concert(c, "purchases")
+        first = 0
+        for conc, n in PURCHASE_RUNS:
+            # A quarter more seats than buyers, in rows of 100: the last buyers still find seats.
+            schedule, _ = create_plan_schedule(c, concert, plan(-(-n * 5 // 400), 100), len(r["runs"]))
+            keys = [f"{prefix}{i}" for i in range(first, first + n)]
+            first += n
+            log(f"{mode_name}: purchases: {n:,} fans admitted, {conc} buying at a time")
+            tickets = join_all(c, concert, keys)
+            assert all(t["status"] == "ACTIVE" for t in tickets)
+            ffile = workdir / f"{mode_name}-buyers-{conc}.txt"
+            ffile.write_text("".join(f"{k} {t['token']}\n" for k, t in zip(keys, tickets)))
+            before = cpu_seconds()
+            out = subprocess.run([str(bench_exe("purchase"))], capture_output=True, text=True,
+                                 env=dict(os.environ, BENCH_BASE=srv.base, BENCH_SCHEDULE=schedule,
+                                          BENCH_FANS=str(ffile), BENCH_CONCURRENCY=str(conc)))
+            after = cpu_seconds()
+            line = [l for l in out.stdout.splitlines() if l.startswith("{")]
+            if not line:
+                raise RuntimeError(f"purchase failed: {out.stderr[-2000:]}")
+            run = json.loads(line[-1])
+            run["cpu_us"] = {g: (after[g] - before[g]) * 1e6 / run["purchases"] if run["purchases"] else None
+                             for g in CPU_GROUPS}
+            r["runs"].append(run)
+    finally:
+        srv.stop()
+    r["oversold"] = db_count(mode, "SELECT COUNT(*) FROM (SELECT reservation_id FROM reservation_seats rs "
+                             "JOIN reservations r ON r.id = rs.reservation_id WHERE r.status = 'CONFIRMED' "
+                             "GROUP BY r.schedule_id, rs.number HAVING COUNT(*) > 1) AS twice")
+    r["sold"] = db_count(mode, "SELECT COUNT(*) FROM seats WHERE state = 'SOLD'")
+    r["payments"] = db_count(mode, "SELECT COUNT(*) FROM payments")
+    r["confirmed"] = db_count(mode, "SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'")
+    mode.cleanup()
+    return r
+
+
+def purchases_report(p, title):
+    if not p:
+        return []
+    ceil = p["db_ceiling"]["rps"]
+    goal = 0.5 if p["mode"] == "sqlite" else 0.25
+    lines = [f"### Whole purchases ({title})", "",
+             "| fans at a time | purchases | per second | ratio to the DB ceiling | p50 ms | p99 ms | lost races | 5xx | "
+             "CPU µs per purchase: encore / PostgreSQL / Redis |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---|"]
+    for run in p["runs"]:
+        cpu = run.get("cpu_us") or {}
+        cells = " / ".join(f"{cpu[g]:,.0f}" if cpu.get(g) is not None else "–" for g in CPU_GROUPS)
+        lines.append(f"| {run['concurrency']} | {run['purchases']:,} of {run['fans']:,} | {run['per_s']:,.0f} | "
+                     f"{ratio(run['per_s'], ceil)} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | "
+                     f"{run['lost_races']:,} | {run['5xx']} | {cells} |")
+    at64 = next((x for x in p["runs"] if x["concurrency"] == 64), None)
+    met = bool(at64 and at64["per_s"] >= goal * ceil and at64["p99_ms"] < 50 and at64["5xx"] == 0
+               and p["oversold"] == 0 and p["sold"] == p["payments"] == p["confirmed"])
+    lines += ["", f"- DB ceiling {ceil:,.0f}/s; in the database: {p['sold']:,} SOLD seats, {p['confirmed']:,} "
+                  f"CONFIRMED reservations, {p['payments']:,} payments, {p['oversold']} seats sold twice",
+              f"- goal: ≥ {goal}× the ceiling and p99 < 50 ms at 64 fans, 0 oversold, 0 5xx: "
+              f"{'**met**' if met else '**not met**'}", ""]
+    return lines
+
+
 def probe_draw(c, token, on_sale):
     """From onSaleAt, the probe fan's ticket polled back to back until it is no longer PRE_QUEUE:
     the draw time. The first queue call after onSaleAt makes the draw, so one of these polls (or
@@ -883,6 +996,7 @@ def report(results, args):
         if any(f"{mode}_{part}" in results for part in PARTS):
             lines += [f"## {title}", ""]
         lines += endpoints_report(results.get(f"{mode}_endpoints"))
+        lines += purchases_report(results.get(f"{mode}_purchases"), title)
         lines += sale_report(results.get(f"{mode}_sale"), title)
         lines += venues_report(results.get(f"{mode}_venues"), title)
     return "\n".join(lines)
@@ -923,6 +1037,16 @@ def endpoints_report(e):
               f"p99 {e['hot_floor_k6']['p99_ms']:.1f} ms",
               f"- payments: {e['pay']['available']:,} holds were available to pay; signed-in join: "
               f"{e['join']['fans_signed_in']:,} fans signed in, {e['join']['rejoins']:,} requests were re-joins", ""]
+    lines += ["CPU per request (µs of each process group's CPU time over the measurement, divided by "
+              "its requests; the basis of the sizing model in BENCHMARKS.md):", "",
+              "| request | encore | PostgreSQL | Redis |", "|---|---:|---:|---:|"]
+    for name, key in (("GET /health", "health"), ("GET /queue (poll)", "poll"),
+                      ("POST …/queue (join), signed-in fan", "join"), ("POST /reservations (hold)", "hold"),
+                      ("POST /payments", "pay")):
+        cpu = e[key].get("cpu_us") or {}
+        cells = [f"{cpu[g]:,.0f}" if cpu.get(g) is not None else "–" for g in CPU_GROUPS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
     return lines
 
 
@@ -1034,6 +1158,9 @@ def main():
         for mode in args.modes.split(","):
             if "endpoints" in parts:
                 results[f"{mode}_endpoints"] = endpoints(mode, wd, args)
+            if "purchases" in parts:
+                ceiling = results.get(f"{mode}_endpoints", {}).get("db_ceiling")
+                results[f"{mode}_purchases"] = purchases(mode, wd, args, ceiling)
             if "sale" in parts:
                 results[f"{mode}_sale"] = flash_sale(mode, wd, args)
             if "venues" in parts:
