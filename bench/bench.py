@@ -667,10 +667,13 @@ def purchases(mode_name, workdir, args, ceiling=None):
         prefix = f"enc_buy_{secrets.token_hex(8)}_"
         seed_users(mode, 0, fans, prefix, 1_000_000)
         concert = create_concert(c, "purchases")
+        # A quarter more seats than buyers, in rows of 100: the last buyers still find seats.
+        schedules = [create_plan_schedule(c, concert, plan(-(-n * 5 // 400), 100), i)[0]
+                     for i, (_, n) in enumerate(PURCHASE_RUNS)]
+        # The queue admits no more fans than places it knows of, which it reads once a second.
+        time.sleep(2)
         first = 0
-        for conc, n in PURCHASE_RUNS:
-            # A quarter more seats than buyers, in rows of 100: the last buyers still find seats.
-            schedule, _ = create_plan_schedule(c, concert, plan(-(-n * 5 // 400), 100), len(r["runs"]))
+        for (conc, n), schedule in zip(PURCHASE_RUNS, schedules):
             keys = [f"{prefix}{i}" for i in range(first, first + n)]
             first += n
             log(f"{mode_name}: purchases: {n:,} fans admitted, {conc} buying at a time")
@@ -692,7 +695,7 @@ def purchases(mode_name, workdir, args, ceiling=None):
             r["runs"].append(run)
     finally:
         srv.stop()
-    r["oversold"] = db_count(mode, "SELECT COUNT(*) FROM (SELECT reservation_id FROM reservation_seats rs "
+    r["oversold"] = db_count(mode, "SELECT COUNT(*) FROM (SELECT r.schedule_id, rs.number FROM reservation_seats rs "
                              "JOIN reservations r ON r.id = rs.reservation_id WHERE r.status = 'CONFIRMED' "
                              "GROUP BY r.schedule_id, rs.number HAVING COUNT(*) > 1) AS twice")
     r["sold"] = db_count(mode, "SELECT COUNT(*) FROM seats WHERE state = 'SOLD'")
