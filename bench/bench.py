@@ -3,9 +3,10 @@
 
 Every figure is printed next to a ceiling taken in the same run on the same machine (the HTTP
 floor `GET /health`, and a one-row-UPDATE transaction through encore's own pool), because these
-machines are noisy. Three parts, each run in every mode: `endpoints` (floor, queue, holds,
-payments, hot seat, 1M waiters, DB ceiling), `sale` (the k6 flash sale) and `venues` (orders of
-several seats, a 70,000-place schedule and its seat map). Run through `bench/run`, e.g.
+machines are noisy. Four parts, each run in every mode: `endpoints` (floor, queue, holds,
+payments, hot seat, 1M waiters, DB ceiling, and the CPU each request costs encore, PostgreSQL and
+Redis), `purchases` (whole purchases by `benches/purchase.rs`), `sale` (the k6 flash sale) and
+`venues` (orders of several seats, a 70,000-place schedule and its seat map). Run through `bench/run`, e.g.
 `bash bench/run --only venues --modes sqlite --seconds 3`; results land in
 bench/results/latest.{json,md}.
 """

@@ -118,7 +118,10 @@ async fn buyer(run: Arc<Run>, addr: String) -> Tally {
             let Some(seat) = free_seat(&buf[body], start) else {
                 break; // sold out
             };
-            let hold = format!("{{\"scheduleId\":\"{}\",\"seatNumber\":{seat}}}", run.schedule);
+            let hold = format!(
+                "{{\"scheduleId\":\"{}\",\"seatNumber\":{seat}}}",
+                run.schedule
+            );
             let req = request(
                 &run.host,
                 "POST",

@@ -339,7 +339,9 @@ async fn payments_at_once_each_get_their_own_answer() {
         let wallet = app.get("wallet", Some(fan), None).await;
         assert_eq!(wallet.body["balance"], balance, "fan {i}");
         if !status.is_empty() {
-            let res = app.get(&format!("reservations/{rid}"), Some(fan), None).await;
+            let res = app
+                .get(&format!("reservations/{rid}"), Some(fan), None)
+                .await;
             assert_eq!(res.body["status"], status, "fan {i}");
         }
     }
