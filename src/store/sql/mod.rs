@@ -8,10 +8,11 @@
 //! Lock order, to rule out deadlocks on PostgreSQL: the user (an advisory lock), then seat rows,
 //! then reservation rows, then the wallet row. Every transaction takes a subset in that order.
 //!
-//! Two statement sequences differ per backend (in `sqlite.rs` and `postgres/`). The hold
-//! (`hold_places`): the same steps, as a transaction on SQLite and as PL/pgSQL on PostgreSQL,
-//! called for a batch of holds at once, where it is the hot path and round trips dominate. The
-//! sweep (`free_lapsed`): on PostgreSQL it passes over seats other transactions have locked
+//! Some statement sequences differ per backend (in `sqlite/` and `postgres/`). The hold
+//! (`hold_places`): the same steps, in a group of writes on SQLite and as PL/pgSQL on
+//! PostgreSQL, called for a batch of holds at once, where it is the hot path and round trips
+//! dominate. The payment (`pay_order`): `pay_steps` in a group of writes on SQLite, one
+//! PL/pgSQL statement (`encore_pay`) on PostgreSQL. The sweep (`free_lapsed`): on PostgreSQL it passes over seats other transactions have locked
 //! (`SKIP LOCKED`), so it never waits inside the lock order; SQLite's single writer needs no
 //! such care.
 //!
