@@ -1120,22 +1120,24 @@ mod tests {
             .await
             .unwrap();
         let _: i64 = conn.sadd(&state.names.keys[9], shared).await.unwrap();
+        // The draw script called as if no key were tied.
+        let draw_untied = || async {
+            let mut own = q.ctx.own_connection(DRAW_TIMEOUT).await.unwrap();
+            q.ctx
+                .run_on::<i64>(
+                    &mut own,
+                    DRAW_TIMEOUT,
+                    &q.scripts.draw,
+                    &state.names,
+                    now,
+                    &after,
+                    &["0".to_owned()],
+                )
+                .await
+                .unwrap()
+        };
         // A draw whose caller read fewer tied keys than there are is refused, to be retried.
-        let mut own = q.ctx.own_connection(DRAW_TIMEOUT).await.unwrap();
-        let stale: i64 = q
-            .ctx
-            .run_on(
-                &mut own,
-                DRAW_TIMEOUT,
-                &q.scripts.draw,
-                &state.names,
-                now,
-                &after,
-                &["0".to_owned()],
-            )
-            .await
-            .unwrap();
-        assert_eq!(stale, -1);
+        assert_eq!(draw_untied().await, -1);
         let (late, _) = q.join(Uuid::now_v7(), concert, now, &before).await.unwrap();
         tickets.push(late);
         q.ready(concert, now, &after).await.unwrap();
@@ -1178,20 +1180,7 @@ mod tests {
         let pre: i64 = conn.zcard(&state.names.keys[6]).await.unwrap();
         assert_eq!(pre, 0);
         // Once only.
-        let again: i64 = q
-            .ctx
-            .run_on(
-                &mut own,
-                DRAW_TIMEOUT,
-                &q.scripts.draw,
-                &state.names,
-                now,
-                &after,
-                &["0".to_owned()],
-            )
-            .await
-            .unwrap();
-        assert_eq!(again, 0);
+        assert_eq!(draw_untied().await, 0);
         // Idle once the draw is `idle` ago: the drawn who never polled go.
         q.tick(concert, now + 600_001, &after).await.unwrap();
         let waiting: i64 = conn.zcard(&state.names.keys[0]).await.unwrap();
