@@ -487,3 +487,44 @@ BEGIN
       FROM webhooks WHERE events LIKE p_event_pattern;
 END
 $$;
+
+-- Payments in batches (src/store/postgres/payments.rs through batches.rs): one call, one
+-- transaction and one commit for every payment an instance has queued while its earlier batches
+-- were in flight. Each payment is exactly `encore_pay`, under a savepoint of its own: a refusal
+-- rolls back that payment alone and is answered in `refusals` (its error code); the others stand.
+-- The caller sorts the payments by schedule and first place, the lock order of hold batches.
+CREATE FUNCTION encore_pay_many(
+    p_users UUID[], p_reservations UUID[], p_nows BIGINT[], p_payments UUID[], p_ledgers UUID[],
+    p_scopes TEXT[], p_keys TEXT[], p_fingerprints BYTEA[], p_answers TEXT[],
+    p_events UUID[], p_event_types TEXT[], p_event_bodies TEXT[], p_event_patterns TEXT[],
+    OUT balances BIGINT[], OUT replay_statuses BIGINT[], OUT replay_bodies TEXT[],
+    OUT refusals TEXT[]
+) LANGUAGE plpgsql AS $$
+DECLARE
+    b BIGINT;
+    rs BIGINT;
+    rb TEXT;
+BEGIN
+    balances := '{}';
+    replay_statuses := '{}';
+    replay_bodies := '{}';
+    refusals := '{}';
+    FOR i IN 1 .. coalesce(array_length(p_users, 1), 0) LOOP
+        BEGIN
+            SELECT p.balance, p.replay_status, p.replay_body INTO b, rs, rb
+              FROM encore_pay(p_users[i], p_reservations[i], p_nows[i], p_payments[i], p_ledgers[i],
+                              p_scopes[i], p_keys[i], p_fingerprints[i], p_answers[i], p_events[i],
+                              p_event_types[i], p_event_bodies[i], p_event_patterns[i]) AS p;
+            balances := balances || b;
+            replay_statuses := replay_statuses || rs;
+            replay_bodies := replay_bodies || rb;
+            refusals := refusals || NULL::TEXT;
+        EXCEPTION WHEN raise_exception THEN
+            balances := balances || NULL::BIGINT;
+            replay_statuses := replay_statuses || NULL::BIGINT;
+            replay_bodies := replay_bodies || NULL::TEXT;
+            refusals := refusals || SQLERRM;
+        END;
+    END LOOP;
+END
+$$;

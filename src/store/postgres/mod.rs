@@ -1,8 +1,9 @@
 //! The PostgreSQL backend for any number of instances: one pool, a statement timeout, and the
 //! same SQL as SQLite (see `store::sql`) with PostgreSQL's row locks deciding races.
 
+pub(crate) mod batches;
 pub(crate) mod holds;
-mod payments;
+pub(crate) mod payments;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,7 +11,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Postgres};
 
-use self::holds::{HoldBatches, HoldOutcome};
+use self::batches::Batches;
+use self::holds::HoldOutcome;
 use super::sql::{SqlStore, Step};
 use crate::error::{Error, Result};
 use crate::idempotency::{IdemKey, Replayable};
@@ -30,7 +32,7 @@ impl SqlStore<Postgres> {
         let outcome = if r.offer {
             holds::hold_offer(&self.write, r).await?
         } else {
-            batches.hold(r).await?
+            batches.call(r).await?
         };
         match outcome {
             HoldOutcome::Held(numbers) => Ok(Hold::Made(r.held(numbers))),
@@ -172,7 +174,8 @@ pub async fn connect(
         .map_err(|e| Error::internal(format!("PostgreSQL migrations: {e}")))?;
     Ok(SqlStore {
         read: pool.clone(),
-        hold_batches: Some(HoldBatches::start(pool.clone())),
+        hold_batches: Some(Batches::start(pool.clone())),
+        pay_batches: Some(Batches::start(pool.clone())),
         write_groups: None,
         write: pool,
     })

@@ -1,11 +1,13 @@
-//! A payment on PostgreSQL in one round trip to the writer: `encore_pay`
-//! (migrations/postgres/0001_schema.sql) runs the payment's steps (`pay_steps` in
-//! `store/sql/payments.rs`) as one statement, idempotency key and webhook outbox included.
+//! Payments on PostgreSQL in one round trip to the writer, in batches (`batches.rs`):
+//! `encore_pay` (migrations/postgres/0001_schema.sql) runs the payment's steps (`pay_steps` in
+//! `store/sql/payments.rs`) as one statement, idempotency key and webhook outbox included, and
+//! `encore_pay_many` runs it for every payment queued meanwhile, each under its own savepoint.
 
 use axum::http::StatusCode;
-use sqlx::{FromRow, Postgres, Row};
+use sqlx::{FromRow, PgPool, Postgres, Row};
 use uuid::Uuid;
 
+use super::batches::Batched;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 use crate::idempotency::{IdemKey, Replayable, Stored};
@@ -46,27 +48,31 @@ impl SqlStore<Postgres> {
         };
         let answer = idem.map(|_| Stored::of(StatusCode::CREATED, &payment).body);
         let event = crate::webhooks::reservation_confirmed(&reservation, user_id, now);
-        let row: sqlx::Result<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT balance, replay_status, replay_body
-               FROM encore_pay($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(user_id)
-        .bind(reservation_id)
-        .bind(now)
-        .bind(payment.id)
-        .bind(Uuid::now_v7())
-        .bind(idem.map(|i| i.scope))
-        .bind(idem.map(|i| i.key.as_str()))
-        .bind(idem.map(|i| i.fingerprint.as_slice()))
-        .bind(answer)
-        .bind(event.id)
-        .bind(event.kind.as_str())
-        .bind(event.body())
-        .bind(event.subscribers())
-        .fetch_one(&self.write)
-        .await;
-        match row {
-            Ok((Some(balance), _, _)) => {
+        let call = PayCall {
+            order: (
+                reservation.schedule_id,
+                reservation.numbers.first().copied(),
+            ),
+            user: user_id,
+            reservation: reservation_id,
+            now,
+            payment: payment.id,
+            ledger: Uuid::now_v7(),
+            scope: idem.map(|i| i.scope.to_owned()),
+            key: idem.map(|i| i.key.clone()),
+            fingerprint: idem.map(|i| i.fingerprint.clone()),
+            answer,
+            event: event.id,
+            event_type: event.kind.as_str(),
+            event_body: event.body(),
+            event_pattern: event.subscribers(),
+        };
+        let batches = self
+            .pay_batches
+            .as_ref()
+            .ok_or_else(|| Error::internal("PostgreSQL store without payment batches"))?;
+        match batches.call(&call).await? {
+            PayOutcome::Paid(balance) => {
                 payment.balance_after = Money(balance);
                 reservation.status = ReservationStatus::Confirmed;
                 Ok(Replayable::Fresh(Paid {
@@ -74,18 +80,12 @@ impl SqlStore<Postgres> {
                     reservation,
                 }))
             }
-            Ok((None, Some(status), Some(body))) => Ok(Replayable::Replay(Stored {
+            PayOutcome::Replay(status, body) => Ok(Replayable::Replay(Stored {
                 status: status as u16,
                 body,
             })),
-            Ok(_) => Err(Error::internal(
-                "encore_pay answered neither a balance nor a replay",
-            )),
-            Err(e) => match refusal(&e) {
-                // The statement changed nothing; the key (if any) keeps the refusal as its answer.
-                Some(err) => self.idem_fail(user_id, idem, err, now).await,
-                None => Err(e.into()),
-            },
+            // The payment changed nothing; the key (if any) keeps the refusal as its answer.
+            PayOutcome::Refused(err) => self.idem_fail(user_id, idem, err, now).await,
         }
     }
 
@@ -126,13 +126,108 @@ impl SqlStore<Postgres> {
     }
 }
 
-/// The business refusal `encore_pay` raised (SQLSTATE P0001, the error code as the message).
-fn refusal(e: &sqlx::Error) -> Option<Error> {
-    let db = e.as_database_error()?;
-    if db.code().as_deref() != Some("P0001") {
-        return None;
+/// One payment's arguments of `encore_pay`, for a batch.
+#[derive(Clone)]
+pub(crate) struct PayCall {
+    /// The reservation's schedule and first place: the batch's lock order.
+    order: (Uuid, Option<i64>),
+    user: Uuid,
+    reservation: Uuid,
+    now: Millis,
+    payment: Uuid,
+    ledger: Uuid,
+    scope: Option<String>,
+    key: Option<String>,
+    fingerprint: Option<Vec<u8>>,
+    answer: Option<String>,
+    event: Uuid,
+    event_type: &'static str,
+    event_body: String,
+    event_pattern: String,
+}
+
+/// How `encore_pay` ended for one payment of a batch.
+pub(crate) enum PayOutcome {
+    /// Paid: the balance after the debit.
+    Paid(i64),
+    /// The key's first answer.
+    Replay(i64, String),
+    /// Refused; nothing of it was written.
+    Refused(Error),
+}
+
+impl Batched for PayCall {
+    type Outcome = PayOutcome;
+    type Key = (Uuid, Option<i64>);
+
+    fn key(&self) -> (Uuid, Option<i64>) {
+        self.order
     }
-    Some(match db.message() {
+
+    async fn call_many(
+        pool: &PgPool,
+        calls: &[&Self],
+    ) -> std::result::Result<Vec<PayOutcome>, sqlx::Error> {
+        fn col<T>(calls: &[&PayCall], f: impl Fn(&PayCall) -> T) -> Vec<T> {
+            calls.iter().map(|c| f(c)).collect()
+        }
+        type Answers = (
+            Vec<Option<i64>>,
+            Vec<Option<i64>>,
+            Vec<Option<String>>,
+            Vec<Option<String>>,
+        );
+        let (balances, statuses, bodies, refusals): Answers = sqlx::query_as::<Postgres, Answers>(
+            "SELECT balances, replay_statuses, replay_bodies, refusals
+               FROM encore_pay_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(col(calls, |c| c.user))
+        .bind(col(calls, |c| c.reservation))
+        .bind(col(calls, |c| c.now))
+        .bind(col(calls, |c| c.payment))
+        .bind(col(calls, |c| c.ledger))
+        .bind(col(calls, |c| c.scope.clone()))
+        .bind(col(calls, |c| c.key.clone()))
+        .bind(col(calls, |c| c.fingerprint.clone()))
+        .bind(col(calls, |c| c.answer.clone()))
+        .bind(col(calls, |c| c.event))
+        .bind(col(calls, |c| c.event_type))
+        .bind(col(calls, |c| c.event_body.clone()))
+        .bind(col(calls, |c| c.event_pattern.clone()))
+        .fetch_one(pool)
+        .await?;
+        let n = calls.len();
+        if [balances.len(), statuses.len(), bodies.len(), refusals.len()] != [n; 4] {
+            return Err(sqlx::Error::Protocol(format!(
+                "encore_pay_many answered {} balances for {n} payments",
+                balances.len()
+            )));
+        }
+        let answers = balances.into_iter().zip(statuses).zip(bodies).zip(refusals);
+        answers
+            .map(|(((balance, status), body), refused)| {
+                Ok(match (balance, status, body, refused) {
+                    (Some(balance), _, _, _) => PayOutcome::Paid(balance),
+                    (None, Some(status), Some(body), _) => PayOutcome::Replay(status, body),
+                    (None, _, _, Some(code)) => {
+                        PayOutcome::Refused(refusal(&code).ok_or_else(|| {
+                            sqlx::Error::Protocol(format!("encore_pay refused with {code}"))
+                        })?)
+                    }
+                    _ => {
+                        return Err(sqlx::Error::Protocol(
+                            "encore_pay answered neither a balance, a replay nor a refusal".into(),
+                        ));
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// The business refusal `encore_pay` raised: its error code.
+fn refusal(code: &str) -> Option<Error> {
+    Some(match code {
         "RESERVATION_NOT_FOUND" => Error::ReservationNotFound,
         "ALREADY_PAID" => Error::AlreadyPaid,
         "RESERVATION_NOT_HELD" => Error::ReservationNotHeld,

@@ -104,7 +104,11 @@ pub struct SqlStore<DB: sqlx::Database> {
     pub(crate) read: sqlx::Pool<DB>,
     pub(crate) write: sqlx::Pool<DB>,
     /// PostgreSQL only: holds gathered into one function call per batch.
-    pub(crate) hold_batches: Option<crate::store::postgres::holds::HoldBatches>,
+    pub(crate) hold_batches:
+        Option<crate::store::postgres::batches::Batches<crate::reservations::HoldRequest>>,
+    /// PostgreSQL only: payments gathered into one function call per batch.
+    pub(crate) pay_batches:
+        Option<crate::store::postgres::batches::Batches<crate::store::postgres::payments::PayCall>>,
     /// SQLite only: holds, payments and charges gathered into one transaction per group.
     pub(crate) write_groups: Option<crate::store::sqlite::group::WriteGroups>,
 }

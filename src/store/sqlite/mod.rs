@@ -326,5 +326,6 @@ pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
         write_groups: Some(group::WriteGroups::start(write.clone())),
         write,
         hold_batches: None,
+        pay_batches: None,
     })
 }
