@@ -69,11 +69,26 @@ impl Drop for StreamSlot {
 
 /// Coalesces bursts of changes (a refill admits many at once) into one event per stream.
 const MIN_GAP: Duration = Duration::from_millis(100);
+/// Past this position a stream reads its ticket at most every [`FAR_GAP`]: while admissions
+/// flow the line changes all the time, and a fan thousands back gains nothing from ten updates
+/// a second, which would cost a poll each (see "Sizing an on-sale" in BENCHMARKS.md).
+const NEAR_FRONT: u64 = 1_000;
+const FAR_GAP: Duration = Duration::from_secs(1);
+
+/// How long a stream waits after a change before it reads its ticket again. Within 2 s of an
+/// admission either way: a fan admitted from far back had moved near the front first, or is
+/// read a second later at most.
+fn gap(position: Option<u64>) -> Duration {
+    match position {
+        Some(p) if p > NEAR_FRONT => FAR_GAP,
+        _ => MIN_GAP,
+    }
+}
 
 #[utoipa::path(get, path = "/queue/events", tag = "queue",
     description = "text/event-stream of `ticket` events with the Ticket JSON: one at once, then one whenever the \
-                   status, position or seatsLeft changes. The stream keeps the ticket alive and ends after it turns \
-                   ACTIVE, EXPIRED or SOLD_OUT.",
+                   status, position or seatsLeft changes (past position 1,000, at most one a second). The stream \
+                   keeps the ticket alive and ends after it turns ACTIVE, EXPIRED or SOLD_OUT.",
     params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = Ticket),
               (status = 401), (status = 410),
@@ -110,7 +125,7 @@ pub async fn events(
                 // Shutting down: end the stream so the graceful drain can finish.
                 _ = stop.cancelled() => break,
             }
-            tokio::time::sleep(MIN_GAP).await;
+            tokio::time::sleep(gap(last.position)).await;
             let now = match poll_ticket(&state, &token).await {
                 Ok(t) => t,
                 Err(Error::QueueTokenExpired) => Ticket {
@@ -140,4 +155,21 @@ fn event(ticket: &Ticket) -> Event {
         .event("ticket")
         .json_data(ticket)
         .unwrap_or_else(|_| Event::default().event("ticket"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_far_back_reads_its_ticket_less_often() {
+        assert_eq!(gap(None), MIN_GAP, "the pre-queue");
+        assert_eq!(gap(Some(1)), MIN_GAP);
+        assert_eq!(gap(Some(NEAR_FRONT)), MIN_GAP);
+        assert_eq!(gap(Some(NEAR_FRONT + 1)), FAR_GAP);
+        assert!(
+            FAR_GAP < Duration::from_secs(2),
+            "an admission still reaches it within 2 s"
+        );
+    }
 }
