@@ -40,7 +40,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 ADMIN = "bench-admin-token"
 CONNS = 64
 # What `--only` picks from, in the order each mode runs them.
-PARTS = ("endpoints", "purchases", "sale", "venues")
+PARTS = ("endpoints", "purchases", "sale", "venues", "streams")
 ALIASES = {"flash_sale": "sale"}
 
 
@@ -731,6 +731,75 @@ def purchases_report(p, title):
     return lines
 
 
+def streams(mode_name, workdir, args):
+    """Open event streams (`benches/streams.rs`): `--streams` waiters of one paused concert each
+    keep `GET /queue/events` open; once every stream has had its first event, the queue is
+    unpaused with an active limit of 1,000 (one admission wave) and each stream's next event is
+    timed from that instant: ACTIVE for the first 1,000, a new position for the rest. encore's
+    RSS before the streams, with them open, and after the wave."""
+    build_bench("streams")
+    mode = Mode(mode_name, workdir, f"{mode_name}_streams")
+    n = args.streams
+    srv = Server(mode, queue_idle_timeout="30m", queue_active_ttl="60m")
+    c = srv.client
+    r = {"mode": mode_name, "streams": n}
+    try:
+        prefix = f"enc_stream_{secrets.token_hex(8)}_"
+        seed_users(mode, 0, n, prefix, 0)
+        concert = create_concert(c, "streams")
+        create_schedules(c, concert, 1, 2000, 1000)
+        path = f"/api/v1/admin/concerts/{concert}/queue"
+        status, body = c.call("PATCH", path, {"paused": True}, admin=True)
+        assert status == 200, body
+        log(f"{mode_name}: streams: {n:,} fans join a paused queue")
+        tickets = join_all(c, concert, [f"{prefix}{i}" for i in range(n)])
+        assert all(t["status"] == "WAITING" for t in tickets)
+        tfile = workdir / f"{mode_name}-stream-tokens.txt"
+        tfile.write_text("".join(f"{t['token']}\n" for t in tickets))
+        r["rss_before_mb"] = srv.rss_mb()
+        log(f"{mode_name}: streams: opening {n:,} event streams")
+        client = subprocess.Popen([str(bench_exe("streams"))], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=dict(os.environ, BENCH_BASE=srv.base, BENCH_TOKENS=str(tfile)))
+        line = client.stdout.readline()
+        if line.strip() != "READY":
+            client.kill()
+            raise RuntimeError(f"streams failed: {line} {client.stderr.read()[-2000:]}")
+        time.sleep(2)
+        r["rss_open_mb"] = srv.rss_mb()
+        log(f"{mode_name}: streams: {n:,} open; one admission wave of 1,000")
+        t0 = time.time() * 1000
+        status, body = c.call("PATCH", path, {"paused": False, "activeLimit": 1000}, admin=True)
+        assert status == 200, body
+        out, err = client.communicate(timeout=120)
+        got = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+        r["rss_after_mb"] = srv.rss_mb()
+    finally:
+        srv.stop()
+    delays = sorted(max(0.0, a - t0) for a in got["arrivals_ms"])
+    pick = lambda p: delays[min(len(delays) - 1, int(len(delays) * p))] if delays else None
+    r.update({"next_events": got["next_events"], "active": got["active"],
+              "delivery_p50_ms": pick(0.5), "delivery_p99_ms": pick(0.99),
+              "delivery_max_ms": delays[-1] if delays else None})
+    mode.cleanup()
+    return r
+
+
+def streams_report(x, title):
+    if not x:
+        return []
+    met = (x["next_events"] == x["streams"] and x["rss_open_mb"] < 1024
+           and x["delivery_p99_ms"] is not None and x["delivery_p99_ms"] < 2000)
+    return [f"### Event streams ({title})", "",
+            f"- {x['streams']:,} streams open on one instance; after one admission wave of 1,000, "
+            f"{x['next_events']:,} had their next event ({x['active']:,} ACTIVE): p50 "
+            f"{x['delivery_p50_ms']:.0f} ms, p99 {x['delivery_p99_ms']:.0f} ms, max {x['delivery_max_ms']:.0f} ms "
+            f"after the wave",
+            f"- encore RSS: {x['rss_before_mb']:.0f} MB before the streams, {x['rss_open_mb']:.0f} MB with them "
+            f"open, {x['rss_after_mb']:.0f} MB after the wave",
+            f"- goal (issue #17, at 50,000 streams): RSS < 1 GB, p99 < 2 s: "
+            f"{'**met**' if met else '**not met**'} at {x['streams']:,}", ""]
+
+
 def probe_draw(c, token, on_sale):
     """From onSaleAt, the probe fan's ticket polled back to back until it is no longer PRE_QUEUE:
     the draw time. The first queue call after onSaleAt makes the draw, so one of these polls (or
@@ -1003,6 +1072,7 @@ def report(results, args):
         lines += purchases_report(results.get(f"{mode}_purchases"), title)
         lines += sale_report(results.get(f"{mode}_sale"), title)
         lines += venues_report(results.get(f"{mode}_venues"), title)
+        lines += streams_report(results.get(f"{mode}_streams"), title)
     return "\n".join(lines)
 
 
@@ -1147,6 +1217,8 @@ def main():
     ap.add_argument("--warm", type=int, default=400_000, help="fans signed in before the signed-in join")
     ap.add_argument("--vus", type=int, default=400)
     ap.add_argument("--skip-sale", action="store_true")
+    ap.add_argument("--streams", type=int, default=18_000,
+                    help="open event streams (each holds a file descriptor in encore, whose limit here is 20,000)")
     args = ap.parse_args()
     parts = [ALIASES.get(p, p) for p in args.only.split(",") if p]
     unknown = set(parts) - set(PARTS)
@@ -1170,6 +1242,8 @@ def main():
             if "venues" in parts:
                 ceiling = results.get(f"{mode}_endpoints", {}).get("db_ceiling")
                 results[f"{mode}_venues"] = venues(mode, wd, args, ceiling)
+            if "streams" in parts:
+                results[f"{mode}_streams"] = streams(mode, wd, args)
             (out_dir / "latest.json").write_text(json.dumps(results, indent=2))
     text = report(results, args)
     (out_dir / "latest.md").write_text(text + "\n")

@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 /// Reads one HTTP/1.1 answer (headers, then `Content-Length` bytes of body) into `buf`; returns
 /// its status and where its body is in `buf`. encore always sends a length, never a chunked
 /// body, to these calls.
+#[allow(dead_code)] // not every bench program reads whole answers
 pub async fn read_answer(conn: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, std::ops::Range<usize>) {
     buf.clear();
     next_answer(conn, buf, 0).await
