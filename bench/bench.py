@@ -3,10 +3,11 @@
 
 Every figure is printed next to a ceiling taken in the same run on the same machine (the HTTP
 floor `GET /health`, and a one-row-UPDATE transaction through encore's own pool), because these
-machines are noisy. Four parts, each run in every mode: `endpoints` (floor, queue, holds,
+machines are noisy. Five parts, each run in every mode: `endpoints` (floor, queue, holds,
 payments, hot seat, 1M waiters, DB ceiling, and the CPU each request costs encore, PostgreSQL and
-Redis), `purchases` (whole purchases by `benches/purchase.rs`), `sale` (the k6 flash sale) and
-`venues` (orders of several seats, a 70,000-place schedule and its seat map). Run through `bench/run`, e.g.
+Redis), `purchases` (whole purchases by `benches/purchase.rs`), `sale` (the k6 flash sale),
+`venues` (orders of several seats, a 70,000-place schedule and its seat map) and `streams`
+(event streams held open through an admission wave, `benches/streams.rs`). Run through `bench/run`, e.g.
 `bash bench/run --only venues --modes sqlite --seconds 3`; results land in
 bench/results/latest.{json,md}.
 """
@@ -740,7 +741,8 @@ def streams(mode_name, workdir, args):
     build_bench("streams")
     mode = Mode(mode_name, workdir, f"{mode_name}_streams")
     n = args.streams
-    srv = Server(mode, queue_idle_timeout="30m", queue_active_ttl="60m")
+    # Connections beyond the default cap of 10,000, within the open-file limit.
+    srv = Server(mode, queue_idle_timeout="30m", queue_active_ttl="60m", max_connections=n + 500)
     c = srv.client
     r = {"mode": mode_name, "streams": n}
     try:
