@@ -62,6 +62,14 @@ impl WriteGroups {
         let (tx, rx) = oneshot::channel();
         let work: Work = Box::new(move |conn| {
             Box::pin(async move {
+                // A caller that has gone (its client hung up while the write queued) would only
+                // get a seat held, or paid, for nobody.
+                if tx.is_closed() {
+                    return Done {
+                        failed: false,
+                        answer: Box::new(|_| {}),
+                    };
+                }
                 let out = write(conn).await;
                 let failed = out.is_err();
                 Done {
@@ -209,6 +217,55 @@ mod tests {
             "20 writes in {} groups",
             groups.committed()
         );
+        let _ = std::fs::remove_file(&dir);
+    }
+
+    /// A write of `x` into the test's table.
+    fn insert(
+        x: i64,
+    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<()>> + Send + 'static
+    {
+        move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (x) VALUES ($1)")
+                    .bind(x)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        }
+    }
+
+    /// A write whose caller went away while it queued is not made.
+    #[tokio::test]
+    async fn a_write_whose_caller_has_gone_is_not_made() {
+        let dir = std::env::temp_dir().join(format!("encore-group-{}", uuid::Uuid::now_v7()));
+        let url = format!("sqlite://{}?mode=rwc", dir.display());
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let groups = WriteGroups::start(pool.clone());
+        let held = pool.acquire().await.unwrap();
+        let gone = tokio::spawn({
+            let groups = groups.clone();
+            async move { groups.run(insert(1)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        gone.abort();
+        let _ = gone.await;
+        drop(held);
+        groups.run(insert(2)).await.unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, [2]);
         let _ = std::fs::remove_file(&dir);
     }
 }
