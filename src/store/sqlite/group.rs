@@ -159,43 +159,75 @@ async fn run_group(
 mod tests {
     use super::*;
 
+    /// A fresh SQLite file with one table `t (x)`, its one-connection pool and its writer.
+    struct Fixture {
+        path: std::path::PathBuf,
+        pool: sqlx::Pool<Sqlite>,
+        groups: WriteGroups,
+    }
+
+    impl Fixture {
+        async fn new() -> Fixture {
+            let path = std::env::temp_dir().join(format!("encore-group-{}", uuid::Uuid::now_v7()));
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            let groups = WriteGroups::start(pool.clone());
+            Fixture { path, pool, groups }
+        }
+
+        async fn rows(&self) -> Vec<i64> {
+            sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap()
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    /// A write of `x` into `t`, refused after it wrote when `refuse`.
+    fn insert(
+        x: i64,
+        refuse: bool,
+    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<i64>> + Send + 'static
+    {
+        move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (x) VALUES ($1)")
+                    .bind(x)
+                    .execute(&mut *conn)
+                    .await?;
+                if refuse {
+                    return Err(Error::SeatUnavailable);
+                }
+                Ok(x)
+            })
+        }
+    }
+
     /// Twenty writes in one group, every other one refused after it wrote: each caller gets its
     /// own answer, and only the accepted writes are in the table.
     #[tokio::test]
     async fn a_refused_write_in_a_group_leaves_the_others_intact() {
-        let dir = std::env::temp_dir().join(format!("encore-group-{}", uuid::Uuid::now_v7()));
-        let url = format!("sqlite://{}?mode=rwc", dir.display());
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let groups = WriteGroups::start(pool.clone());
+        let f = Fixture::new().await;
         // The writer waits for the connection the test holds while every write queues.
-        let held = pool.acquire().await.unwrap();
+        let held = f.pool.acquire().await.unwrap();
         let calls: Vec<_> = (0..20i64)
             .map(|x| {
-                let groups = groups.clone();
-                tokio::spawn(async move {
-                    groups
-                        .run(move |conn| {
-                            Box::pin(async move {
-                                sqlx::query("INSERT INTO t (x) VALUES ($1)")
-                                    .bind(x)
-                                    .execute(&mut *conn)
-                                    .await?;
-                                if x % 2 == 1 {
-                                    return Err(Error::SeatUnavailable);
-                                }
-                                Ok(x)
-                            })
-                        })
-                        .await
-                })
+                let groups = f.groups.clone();
+                tokio::spawn(async move { groups.run(insert(x, x % 2 == 1)).await })
             })
             .collect();
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -207,65 +239,28 @@ mod tests {
                 _ => assert!(matches!(answer, Err(Error::SeatUnavailable)), "{answer:?}"),
             }
         }
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        assert_eq!(rows, (0..20).step_by(2).collect::<Vec<i64>>());
+        assert_eq!(f.rows().await, (0..20).step_by(2).collect::<Vec<i64>>());
         assert!(
-            groups.committed() <= 2,
+            f.groups.committed() <= 2,
             "20 writes in {} groups",
-            groups.committed()
+            f.groups.committed()
         );
-        let _ = std::fs::remove_file(&dir);
-    }
-
-    /// A write of `x` into the test's table.
-    fn insert(
-        x: i64,
-    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<()>> + Send + 'static
-    {
-        move |conn| {
-            Box::pin(async move {
-                sqlx::query("INSERT INTO t (x) VALUES ($1)")
-                    .bind(x)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            })
-        }
     }
 
     /// A write whose caller went away while it queued is not made.
     #[tokio::test]
     async fn a_write_whose_caller_has_gone_is_not_made() {
-        let dir = std::env::temp_dir().join(format!("encore-group-{}", uuid::Uuid::now_v7()));
-        let url = format!("sqlite://{}?mode=rwc", dir.display());
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let groups = WriteGroups::start(pool.clone());
-        let held = pool.acquire().await.unwrap();
+        let f = Fixture::new().await;
+        let held = f.pool.acquire().await.unwrap();
         let gone = tokio::spawn({
-            let groups = groups.clone();
-            async move { groups.run(insert(1)).await }
+            let groups = f.groups.clone();
+            async move { groups.run(insert(1, false)).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         gone.abort();
         let _ = gone.await;
         drop(held);
-        groups.run(insert(2)).await.unwrap();
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        assert_eq!(rows, [2]);
-        let _ = std::fs::remove_file(&dir);
+        f.groups.run(insert(2, false)).await.unwrap();
+        assert_eq!(f.rows().await, [2]);
     }
 }
