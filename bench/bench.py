@@ -297,6 +297,12 @@ def cpu_seconds():
     return totals
 
 
+def cpu_per(before, after, n):
+    """CPU microseconds each of CPU_GROUPS spent per one of `n` requests between two
+    `cpu_seconds()` readings (None for every group when there were none)."""
+    return {g: (after[g] - before[g]) * 1e6 / n if n else None for g in CPU_GROUPS}
+
+
 def wrk(base, path="/", script=None, seconds=10, env=None, conns=CONNS):
     threads = min(2, conns)
     cpu_before = cpu_seconds()
@@ -315,10 +321,7 @@ def wrk(base, path="/", script=None, seconds=10, env=None, conns=CONNS):
     res["requests"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     res["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
-    cpu_after = cpu_seconds()
-    # CPU microseconds each group spent per request of this measurement.
-    res["cpu_us"] = {g: (cpu_after[g] - cpu_before[g]) * 1e6 / res["requests"] if res["requests"] else None
-                     for g in CPU_GROUPS}
+    res["cpu_us"] = cpu_per(cpu_before, cpu_seconds(), res["requests"])
     return res
 
 
@@ -692,8 +695,7 @@ def purchases(mode_name, workdir, args, ceiling=None):
             if not line:
                 raise RuntimeError(f"purchase failed: {out.stderr[-2000:]}")
             run = json.loads(line[-1])
-            run["cpu_us"] = {g: (after[g] - before[g]) * 1e6 / run["purchases"] if run["purchases"] else None
-                             for g in CPU_GROUPS}
+            run["cpu_us"] = cpu_per(before, after, run["purchases"])
             r["runs"].append(run)
     finally:
         srv.stop()
