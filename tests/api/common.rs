@@ -30,6 +30,17 @@ pub fn redis_url() -> String {
     std::env::var("ENCORE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// One Redis server, for the tests that put a proxy in front of it: a cluster tells clients its
+/// nodes' own addresses, so a proxy cannot stand in for one. The suite's Redis when that is one
+/// server, else `ENCORE_TEST_SINGLE_REDIS_URL` (default `redis://127.0.0.1:6379`).
+pub fn single_redis_url() -> String {
+    match std::env::var("ENCORE_TEST_SINGLE_REDIS_URL") {
+        Ok(url) => url,
+        Err(_) if !redis_url().contains(',') => redis_url(),
+        Err(_) => "redis://127.0.0.1:6379".into(),
+    }
+}
+
 /// Where one test's data lives; dropping it removes a SQLite directory (PostgreSQL databases
 /// are named `encore_test_*` and removed by `.ci/run`).
 pub struct TestDb {

@@ -3,15 +3,18 @@
 
 use std::time::Duration;
 
+use encore::queue::redis::link::{Conn, Link};
 use redis::AsyncCommands;
 use uuid::Uuid;
 
 use crate::common::*;
 
-async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis_url())
+/// A connection to the suite's Redis, one server or a cluster, as encore makes it.
+async fn redis() -> Conn {
+    Link::open(&redis_url(), Duration::from_secs(1))
+        .await
         .unwrap()
-        .get_multiplexed_async_connection()
+        .shared()
         .await
         .unwrap()
 }

@@ -281,7 +281,7 @@ fn target(url: &str) -> std::net::SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn redis_away_fails_closed_and_recovers_by_itself() {
-    let proxy = Proxy::start(target(&redis_url())).await;
+    let proxy = Proxy::start(target(&single_redis_url())).await;
     let app = spawn_scaled_with(|s| s.redis_url = Some(format!("redis://{}", proxy.addr))).await;
     let concert = app.concert().await;
     let schedule = app.schedule(&concert, 5, 100).await;

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -26,6 +25,9 @@ use super::token::{TicketId, TokenCodec, Verified};
 use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
+use link::{Conn, Link};
+
+pub mod link;
 
 const PRELUDE: &str = include_str!("redis.lua");
 /// Longest any queue call waits for Redis before answering 503.
@@ -251,9 +253,9 @@ struct ConcertState {
 /// What every call needs; cheap to clone into a batcher task.
 #[derive(Clone)]
 struct Ctx {
-    conn: ConnectionManager,
+    conn: Conn,
     /// For connections of their own (the draw's).
-    client: redis::Client,
+    link: Arc<Link>,
     config: QueueConfig,
     channel: Arc<str>,
 }
@@ -308,18 +310,8 @@ impl Ctx {
 
     /// A connection of its own whose answers may take up to `budget`: the shared one gives up
     /// on an answer after [`TIMEOUT`], which a script that long (the draw) would outlive.
-    async fn own_connection(&self, budget: Duration) -> Result<redis::aio::MultiplexedConnection> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(TIMEOUT)
-            .set_response_timeout(budget);
-        tokio::time::timeout(
-            TIMEOUT * 2,
-            self.client
-                .get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)
+    async fn own_connection(&self, budget: Duration) -> Result<Conn> {
+        self.link.own(budget).await
     }
 }
 
@@ -486,27 +478,16 @@ impl RedisQueue {
         codec: TokenCodec,
         config: QueueConfig,
     ) -> Result<Self> {
-        let client =
-            redis::Client::open(url).map_err(|e| Error::internal(format!("bad Redis URL: {e}")))?;
-        let cm_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(TIMEOUT)
-            .set_response_timeout(TIMEOUT)
-            .set_number_of_retries(1);
-        let conn = tokio::time::timeout(
-            TIMEOUT * 5,
-            ConnectionManager::new_with_config(client.clone(), cm_config),
-        )
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+        let link = Arc::new(Link::open(url, TIMEOUT).await?);
+        let conn = link.shared().await?;
         check_eviction(&mut conn.clone()).await?;
         let notifier = Arc::new(Notifier::default());
         let channel: Arc<str> = format!("{prefix}:queue-events").into();
-        spawn_subscriber(client.clone(), channel.to_string(), notifier.clone());
+        spawn_subscriber(link.clone(), channel.to_string(), notifier.clone());
         Ok(RedisQueue {
             ctx: Ctx {
                 conn,
-                client,
+                link,
                 config,
                 channel,
             },
@@ -724,7 +705,7 @@ impl RedisQueue {
     /// ticket with the score that orders it by its whole HMAC.
     async fn tie_scores(
         &self,
-        conn: &mut redis::aio::MultiplexedConnection,
+        conn: &mut Conn,
         names: &KeyNames,
         seed: &[u8; 32],
     ) -> Result<Vec<String>> {
@@ -797,21 +778,16 @@ async fn batched(
 }
 
 /// Refuses a Redis that may evict the lines' keys under memory pressure: an evicted `owners` or
-/// `active` would corrupt a line (a slot held for ever, a fan let in twice). A Redis whose
-/// `CONFIG` is disabled (some managed services) cannot be asked; that is logged.
-async fn check_eviction(conn: &mut ConnectionManager) -> Result<()> {
-    let answer: redis::RedisResult<Vec<String>> = tokio::time::timeout(
-        TIMEOUT,
-        redis::cmd("CONFIG")
-            .arg("GET")
-            .arg("maxmemory-policy")
-            .query_async(conn),
-    )
-    .await
-    .map_err(unavailable)?;
-    match answer.as_deref() {
-        Ok([_, policy]) => eviction_policy_ok(policy),
-        _ => {
+/// `active` would corrupt a line (a slot held for ever, a fan let in twice). Every primary of a
+/// cluster is asked. A Redis whose `CONFIG` is disabled (some managed services) cannot be asked;
+/// that is logged.
+async fn check_eviction(conn: &mut Conn) -> Result<()> {
+    let answer = tokio::time::timeout(TIMEOUT, conn.config_get("maxmemory-policy"))
+        .await
+        .map_err(unavailable)?;
+    match answer {
+        Ok(policies) => policies.iter().try_for_each(|p| eviction_policy_ok(p)),
+        Err(_) => {
             tracing::warn!(
                 "could not read Redis' maxmemory-policy; it must be noeviction, or Redis may drop \
                  queue keys when full"
@@ -834,11 +810,12 @@ fn eviction_policy_ok(policy: &str) -> Result<()> {
     )))
 }
 
-/// Wakes local SSE streams when any instance changes a line; reconnects by itself.
-fn spawn_subscriber(client: redis::Client, channel: String, notifier: Arc<Notifier>) {
+/// Wakes local SSE streams when any instance changes a line; reconnects by itself, to the next
+/// node named when one fails (a cluster passes every message on to all its nodes).
+fn spawn_subscriber(link: Arc<Link>, channel: String, notifier: Arc<Notifier>) {
     tokio::spawn(async move {
-        loop {
-            match client.get_async_pubsub().await {
+        for node in link.nodes().iter().cycle() {
+            match node.get_async_pubsub().await {
                 Ok(mut pubsub) => {
                     if pubsub.subscribe(&channel).await.is_ok() {
                         let mut messages = pubsub.on_message();
