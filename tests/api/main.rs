@@ -16,6 +16,7 @@ mod plans;
 mod proxy;
 mod queue;
 mod queue_repair;
+mod redis_cluster;
 mod refunds;
 mod reservations;
 mod restart;
