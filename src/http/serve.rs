@@ -1,5 +1,8 @@
-//! The accept loop: HTTP/1.1 connections with a header-read deadline, a cap on open
-//! connections, and a drain deadline on shutdown.
+//! The accept loop: HTTP/1.1 and cleartext HTTP/2 (prior knowledge) connections with a
+//! header-read deadline, a cap on open connections, and a drain deadline on shutdown.
+//!
+//! HTTP/2 lets a proxy or a client carry many requests, event streams above all, over one
+//! connection: 50,000 waiting fans' streams fit in a few hundred file descriptors.
 //!
 //! `axum::serve` exposes none of these. Without them a client can hold a connection open for
 //! ever by trickling a header byte at a time, and enough idle connections exhaust the file
@@ -15,11 +18,11 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
@@ -32,6 +35,10 @@ const OVERFLOW: usize = 512;
 const OVERFLOW_LIFETIME: Duration = Duration::from_secs(5);
 /// File descriptors kept for everything but client connections: database pool, Redis, logs.
 const RESERVED_FDS: u64 = 256;
+/// Requests one HTTP/2 connection may have open at once (event streams included).
+pub const H2_MAX_STREAMS: u32 = 256;
+/// The first bytes of an HTTP/2 connection with prior knowledge (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 pub struct ServeConfig {
     pub max_connections: usize,
@@ -69,13 +76,20 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let overflow = Arc::new(Semaphore::new(OVERFLOW));
     let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout);
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        // A peer that stops answering pings is gone: its streams and descriptor are freed.
+        .keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(20));
     let mut busy = http1::Builder::new();
     busy.timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout.min(Duration::from_secs(2)))
         .keep_alive(false);
+    let header_timeout = config.header_timeout;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -92,20 +106,32 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(stream);
         if let Ok(permit) = permits.clone().try_acquire_owned() {
             let router = router.clone();
             let svc = service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
                 router.clone().oneshot(req)
             });
-            let conn = graceful.watch(http.serve_connection(io, svc));
+            let (h1, h2, watcher) = (h1.clone(), h2.clone(), graceful.watcher());
             tokio::spawn(async move {
-                let _ = conn.await;
+                match speaks_h2(&stream, header_timeout).await {
+                    Some(true) => {
+                        let _ = watcher
+                            .watch(h2.serve_connection(TokioIo::new(stream), svc))
+                            .await;
+                    }
+                    Some(false) => {
+                        let _ = watcher
+                            .watch(h1.serve_connection(TokioIo::new(stream), svc))
+                            .await;
+                    }
+                    // Nothing decisive before the header deadline: closed, as a slow header is.
+                    None => {}
+                }
                 drop(permit);
             });
         } else if let Ok(permit) = overflow.clone().try_acquire_owned() {
-            let conn = busy.serve_connection(io, service_fn(over_the_cap));
+            let conn = busy.serve_connection(TokioIo::new(stream), service_fn(over_the_cap));
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(OVERFLOW_LIFETIME, conn).await;
                 drop(permit);
@@ -124,6 +150,29 @@ pub async fn serve(
             "requests still running at the drain deadline are cut off"
         );
     }
+}
+
+/// Whether the client opens with the HTTP/2 preface, read without taking it from the socket:
+/// `None` if it closes, or sends nothing that decides, within `within`.
+async fn speaks_h2(stream: &TcpStream, within: Duration) -> Option<bool> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    let decide = async {
+        loop {
+            let n = stream.peek(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            if buf[..n] != H2_PREFACE[..n] {
+                return Some(false);
+            }
+            if n == H2_PREFACE.len() {
+                return Some(true);
+            }
+            // A prefix of the preface: peek returns at once until more arrives.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(within, decide).await.ok().flatten()
 }
 
 /// The one answer of a connection over the cap: `/health` still says the process serves;

@@ -67,17 +67,21 @@ impl Drop for StreamSlot {
     }
 }
 
-/// Coalesces bursts of changes (a refill admits many at once) into one event per stream.
+/// The shortest time between two reads of one stream's ticket: a burst of changes (a refill
+/// admits many at once) becomes one event per stream.
 const MIN_GAP: Duration = Duration::from_millis(100);
+/// How long a stream waits after a change before it reads, so the rest of one burst (an
+/// unpause that changes the policy and the line together) lands in the same read.
+const SETTLE: Duration = Duration::from_millis(20);
 /// Past this position a stream reads its ticket at most every [`FAR_GAP`]: while admissions
 /// flow the line changes all the time, and a fan thousands back gains nothing from ten updates
 /// a second, which would cost a poll each (see "Sizing an on-sale" in BENCHMARKS.md).
 const NEAR_FRONT: u64 = 1_000;
 const FAR_GAP: Duration = Duration::from_secs(1);
 
-/// How long a stream waits after a change before it reads its ticket again. Within 2 s of an
-/// admission either way: a fan admitted from far back had moved near the front first, or is
-/// read a second later at most.
+/// The least time between two reads of a stream's ticket: after a still spell a change is read
+/// at once; while the line keeps moving, once per gap. Within 2 s of an admission either way: a
+/// fan admitted from far back had moved near the front first, or is read a second later at most.
 fn gap(position: Option<u64>) -> Duration {
     match position {
         Some(p) if p > NEAR_FRONT => FAR_GAP,
@@ -115,6 +119,7 @@ pub async fn events(
         // Held for as long as the stream lives, dropped with it when the client goes.
         let _slot = slot;
         let mut last = first.clone();
+        let mut read_at = tokio::time::Instant::now();
         yield Ok(event(&first));
         while matches!(last.status, TicketStatus::Waiting | TicketStatus::PreQueue) {
             tokio::select! {
@@ -125,7 +130,9 @@ pub async fn events(
                 // Shutting down: end the stream so the graceful drain can finish.
                 _ = stop.cancelled() => break,
             }
-            tokio::time::sleep(gap(last.position)).await;
+            let settled = tokio::time::Instant::now() + SETTLE;
+            tokio::time::sleep_until((read_at + gap(last.position)).max(settled)).await;
+            read_at = tokio::time::Instant::now();
             let now = match poll_ticket(&state, &token).await {
                 Ok(t) => t,
                 Err(Error::QueueTokenExpired) => Ticket {

@@ -268,3 +268,45 @@ async fn one_ticket_opens_at_most_three_event_streams() {
     let reopened = eventually(WITHIN, || async { open().await.status() == 200 }).await;
     assert!(reopened);
 }
+
+#[tokio::test]
+async fn event_streams_and_requests_are_served_over_cleartext_http2() {
+    use futures_util::StreamExt;
+    let app = spawn_with(|s| s.queue_active_limit = 1).await;
+    let concert = app.concert().await;
+    app.admitted(&app.user().await, &concert).await;
+    // Prior knowledge: the client opens with the HTTP/2 preface, as a proxy speaking h2c does.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        let token = app.join(&app.user().await, &concert).await.str("token");
+        let res = h2
+            .get(format!("{}/api/v1/queue/events?token={token}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.version(), reqwest::Version::HTTP_2);
+        assert_eq!(res.status(), 200);
+        streams.push(res.bytes_stream());
+    }
+    // Every stream, all open at once, has its first event: the waiter's place in line.
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let mut seen = String::new();
+        while !seen.contains("\"position\"") {
+            let chunk = tokio::time::timeout(WITHIN, stream.next())
+                .await
+                .expect("an event within the bound")
+                .expect("the stream stays open")
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(seen.contains("WAITING"), "stream {i}: {seen}");
+    }
+    // Ordinary requests go over HTTP/2 beside the open streams.
+    let health = h2.get(format!("{}/health", app.base)).send().await.unwrap();
+    assert_eq!(health.version(), reqwest::Version::HTTP_2);
+    assert_eq!(health.status(), 200);
+}
