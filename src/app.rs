@@ -176,6 +176,31 @@ impl Shared {
         })
     }
 
+    /// The fan's reservation; RESERVATION_NOT_FOUND when there is none or it is another fan's.
+    pub async fn own_reservation(
+        &self,
+        id: Uuid,
+        user: Uuid,
+    ) -> Result<crate::reservations::Reservation> {
+        self.store
+            .reservation(id, user)
+            .await?
+            .ok_or(Error::ReservationNotFound)
+    }
+
+    /// [`AppState::own_reservation`] when it is CONFIRMED, else RESERVATION_NOT_CONFIRMED.
+    pub async fn confirmed_reservation(
+        &self,
+        id: Uuid,
+        user: Uuid,
+    ) -> Result<crate::reservations::Reservation> {
+        let r = self.own_reservation(id, user).await?;
+        if r.status != crate::reservations::ReservationStatus::Confirmed {
+            return Err(Error::ReservationNotConfirmed);
+        }
+        Ok(r)
+    }
+
     /// A schedule's numbered plan. Concurrent misses share one read, as for concerts.
     pub async fn layout(&self, id: Uuid) -> Result<Arc<Layout>> {
         self.layouts

@@ -17,7 +17,7 @@ use crate::http::extract::{IdempotencyKey, Path};
 use crate::idempotency::{IdemKey, Replayable};
 use crate::money::Money;
 use crate::refunds::policy::{Fee, RefundPolicy};
-use crate::reservations::{ReservationStatus, ReservationView};
+use crate::reservations::ReservationView;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -49,11 +49,7 @@ pub async fn refund(
     Path(id): Path<Uuid>,
 ) -> Result<Response> {
     let idem = IdemKey::new("refunds", key, &id);
-    let r = state
-        .store
-        .reservation(id, user.0)
-        .await?
-        .ok_or(Error::ReservationNotFound)?;
+    let r = state.own_reservation(id, user.0).await?;
     let shown = state.shown(r.schedule_id).await?;
     let now = clock::now();
     let outcome = state
@@ -121,14 +117,7 @@ pub async fn quote(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<JsonOut<RefundQuote>> {
-    let r = state
-        .store
-        .reservation(id, user.0)
-        .await?
-        .ok_or(Error::ReservationNotFound)?;
-    if r.status != ReservationStatus::Confirmed {
-        return Err(Error::ReservationNotConfirmed);
-    }
+    let r = state.confirmed_reservation(id, user.0).await?;
     if let Some(at) = state.store.first_check_in(r.id).await? {
         return Err(Error::AlreadyCheckedIn(clock::to_rfc3339(at)));
     }

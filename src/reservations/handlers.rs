@@ -180,11 +180,7 @@ pub async fn detail(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<JsonOut<ReservationView>> {
-    let r = state
-        .store
-        .reservation(id, user.0)
-        .await?
-        .ok_or(Error::ReservationNotFound)?;
+    let r = state.own_reservation(id, user.0).await?;
     let shown = state.shown(r.schedule_id).await?;
     Ok(JsonOut(r.view(&shown, clock::now())))
 }

@@ -13,7 +13,6 @@ use crate::catalogue::handlers::Items;
 use crate::error::{Error, Result};
 use crate::http::auth::AuthUserRecord;
 use crate::http::extract::Path;
-use crate::reservations::{Reservation, ReservationStatus};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -22,19 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(key))
         .routes(routes!(qr))
         .routes(routes!(super::checkins::check_in))
-}
-
-/// The fan's reservation, if it is CONFIRMED.
-async fn confirmed(state: &AppState, id: Uuid, user: Uuid) -> Result<Reservation> {
-    let r = state
-        .store
-        .reservation(id, user)
-        .await?
-        .ok_or(Error::ReservationNotFound)?;
-    if r.status != ReservationStatus::Confirmed {
-        return Err(Error::ReservationNotConfirmed);
-    }
-    Ok(r)
 }
 
 #[utoipa::path(get, path = "/reservations/{reservationId}/tickets", tag = "tickets",
@@ -51,7 +37,7 @@ pub async fn tickets(
     user: AuthUserRecord,
     Path(id): Path<Uuid>,
 ) -> Result<JsonOut<Items<Ticket>>> {
-    let r = confirmed(&state, id, user.0.id).await?;
+    let r = state.confirmed_reservation(id, user.0.id).await?;
     let layout = state.layout(r.schedule_id).await?;
     let items = r
         .numbers
@@ -82,7 +68,10 @@ pub async fn qr(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id: TicketId = id.parse().map_err(|_| Error::TicketNotFound)?;
-    let r = match confirmed(&state, id.reservation_id, user.0.id).await {
+    let r = match state
+        .confirmed_reservation(id.reservation_id, user.0.id)
+        .await
+    {
         Err(Error::ReservationNotFound) => return Err(Error::TicketNotFound),
         other => other?,
     };
