@@ -24,6 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::error::Error;
@@ -90,6 +91,9 @@ pub async fn serve(
         .header_read_timeout(config.header_timeout.min(Duration::from_secs(2)))
         .keep_alive(false);
     let header_timeout = config.header_timeout;
+    // Ends the wait for a new connection's first bytes when the server stops: such a connection
+    // has no request to finish, and must not hold the drain up.
+    let stopping = CancellationToken::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -113,8 +117,13 @@ pub async fn serve(
                 router.clone().oneshot(req)
             });
             let (h1, h2, watcher) = (h1.clone(), h2.clone(), graceful.watcher());
+            let stopping = stopping.clone();
             tokio::spawn(async move {
-                match speaks_h2(&stream, header_timeout).await {
+                let h2c = tokio::select! {
+                    h2c = speaks_h2(&stream, header_timeout) => h2c,
+                    _ = stopping.cancelled() => None,
+                };
+                match h2c {
                     Some(true) => {
                         let _ = watcher
                             .watch(h2.serve_connection(TokioIo::new(stream), svc))
@@ -125,7 +134,8 @@ pub async fn serve(
                             .watch(h1.serve_connection(TokioIo::new(stream), svc))
                             .await;
                     }
-                    // Nothing decisive before the header deadline: closed, as a slow header is.
+                    // Nothing decisive before the header deadline (or the stop): closed, as a slow
+                    // header is.
                     None => {}
                 }
                 drop(permit);
@@ -140,6 +150,7 @@ pub async fn serve(
         // Past both: the stream is dropped, which closes it.
     }
     drop(listener);
+    stopping.cancel();
     let open = config.max_connections - permits.available_permits();
     if tokio::time::timeout(config.drain_timeout, graceful.shutdown())
         .await

@@ -129,6 +129,10 @@ async fn sigterm_ends_open_event_streams_and_still_saves_the_queue() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // A connection that has sent nothing yet has no request to finish: it holds nothing up.
+    let idle = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
     let mut server = server;
     server.signal("-TERM");
     let exited = tokio::task::spawn_blocking(move || {
@@ -145,7 +149,7 @@ async fn sigterm_ends_open_event_streams_and_still_saves_the_queue() {
     .unwrap();
     let (status, db) = exited.expect("encore exited within 10 s although a stream was open");
     assert!(status.success());
-    drop(res);
+    drop((res, idle));
     let server = start(db, &[("ENCORE_QUEUE_ACTIVE_LIMIT", "1")]).await;
     assert_eq!(
         server.app.get("queue", None, Some(&token)).await.body["position"],
