@@ -4,7 +4,7 @@
 //! `encore_pay_many` runs it for every payment queued meanwhile, each under its own savepoint.
 
 use axum::http::StatusCode;
-use sqlx::{FromRow, PgPool, Postgres, Row};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Row};
 use uuid::Uuid;
 
 use super::batches::Batched;
@@ -14,7 +14,7 @@ use crate::idempotency::{IdemKey, Replayable, Stored};
 use crate::money::Money;
 use crate::payments::{Paid, Payment};
 use crate::reservations::{Reservation, ReservationStatus};
-use crate::store::sql::{RESERVATION_COLS, SqlStore};
+use crate::store::sql::{CONFIRM_HOLD, RESERVATION_COLS, SELL_HELD_SEATS, SqlStore};
 
 /// What `encore_pay` writes where the balance after the debit goes in the key's stored answer.
 const BALANCE_MARK: Money = Money(i64::MIN);
@@ -102,6 +102,87 @@ impl SqlStore<Postgres> {
         let now = now.max(clock::now());
         let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem).await?;
         self.finish_step(tx, user_id, idem, step, now).await
+    }
+
+    /// The sale's steps, one statement each, inside `pay_steps`' transaction: for a payment
+    /// `encore_pay` is not given (`pay_in_transaction`). The same steps as `encore_pay`.
+    pub(crate) async fn pay_in(
+        tx: &mut PgConnection,
+        mut r: Reservation,
+        user_id: Uuid,
+        now: Millis,
+    ) -> Result<(Payment, Reservation)> {
+        // Only a live hold of this reservation turns its places SOLD, and only all of them.
+        Self::lock_places(tx, r.schedule_id, r.id).await?;
+        let mut numbers: Vec<i64> =
+            sqlx::query_scalar(&format!("{SELL_HELD_SEATS} RETURNING number"))
+                .bind(r.schedule_id)
+                .bind(r.id)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+        if numbers.len() as i64 != r.quantity {
+            return Err(Self::unsold(tx, r.id).await?);
+        }
+        let confirmed = sqlx::query(CONFIRM_HOLD)
+            .bind(r.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if confirmed != 1 {
+            // The sweeper marked it EXPIRED in between: the hold lapsed, nothing is sold.
+            return Err(Error::HoldExpired);
+        }
+        let balance: Money = sqlx::query_scalar(
+            "UPDATE wallets SET balance = balance - $2, updated_at = $3
+              WHERE user_id = $1 AND balance >= $2 RETURNING balance",
+        )
+        .bind(user_id)
+        .bind(r.price)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::InsufficientBalance)?;
+        let payment = Payment {
+            id: Uuid::now_v7(),
+            reservation_id: r.id,
+            amount: r.price,
+            balance_after: balance,
+            created_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reservation_id, created_at)
+             VALUES ($1, $2, 'PAYMENT', $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(user_id)
+        .bind(-r.price.0)
+        .bind(balance)
+        .bind(r.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO payments (id, reservation_id, user_id, amount, balance_after, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(payment.id)
+        .bind(r.id)
+        .bind(user_id)
+        .bind(payment.amount)
+        .bind(balance)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        numbers.sort_unstable();
+        r.numbers = numbers;
+        Self::emit(
+            tx,
+            &crate::webhooks::reservation_confirmed(&r, user_id, now),
+        )
+        .await?;
+        Ok((payment, r))
     }
 
     /// The fan's reservation with its place numbers, in one read.

@@ -17,6 +17,11 @@ const MAX_GROUP: usize = 128;
 
 /// The savepoint every write of a group runs under; [`undo`] rolls a write back to it.
 const SAVEPOINT: &str = "write";
+/// Before the group's first write: its savepoint.
+const FIRST: &str = "SAVEPOINT write";
+/// Between two writes: the last one's savepoint released and the next one's opened, in one call
+/// to the writer. The commit releases the last.
+const NEXT: &str = "RELEASE write; SAVEPOINT write";
 
 /// What a write did, and how to answer its caller once the group's commit is known.
 struct Done {
@@ -127,17 +132,13 @@ async fn run_group(
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     let mut answers = Vec::with_capacity(group.len());
-    for work in group {
-        sqlx::query(&format!("SAVEPOINT {SAVEPOINT}"))
-            .execute(&mut *tx)
-            .await?;
+    for (i, work) in group.into_iter().enumerate() {
+        let open = if i == 0 { FIRST } else { NEXT };
+        sqlx::query(open).execute(&mut *tx).await?;
         let done = work(&mut tx).await;
         if done.failed {
             undo(&mut tx).await?;
         }
-        sqlx::query(&format!("RELEASE {SAVEPOINT}"))
-            .execute(&mut *tx)
-            .await?;
         answers.push(done.answer);
     }
     let failure = tx.commit().await.err().map(|e| e.to_string());

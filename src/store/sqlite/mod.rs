@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: a file created if missing, WAL mode, one writer and many readers.
 
 pub mod group;
+mod payments;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -188,20 +189,11 @@ async fn settle<T>(
 /// the PostgreSQL schema. `None`: fewer places are free than the order needs. SQLite's one
 /// writer serialises every hold, so no lock is taken by hand.
 async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<Reservation>> {
-    // While the schedule's waiting list waits, every place that comes free is the list's.
-    if !r.offer {
-        let waiting: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM waitlist WHERE schedule_id = $1 AND status IN ('WAITING', 'OFFERING') LIMIT 1",
-            )
-            .bind(r.schedule_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if waiting.is_some() {
-            return Err(Error::SeatUnavailable);
-        }
-    }
-    let (holds, places): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
+    // Whether the schedule's waiting list waits, and the fan's holds and places, in one read.
+    let (waiting, holds, places): (bool, i64, i64) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM waitlist
+                             WHERE schedule_id = $3 AND status IN ('WAITING', 'OFFERING')),
+                    COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
                     COALESCE(SUM(CASE WHEN status = 'CONFIRMED'
                                         OR (status = 'HELD' AND held_until > $4) THEN quantity END), 0)
                FROM reservations WHERE user_id = $1 AND concert_id = $2",
@@ -212,6 +204,10 @@ async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<
         .bind(r.now)
         .fetch_one(&mut *conn)
         .await?;
+    // While the schedule's waiting list waits, every place that comes free is the list's.
+    if waiting && !r.offer {
+        return Err(Error::SeatUnavailable);
+    }
     if holds >= i64::from(r.max_holds) {
         return Err(Error::HoldLimitReached);
     }
@@ -249,38 +245,27 @@ async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<
         return Ok(None);
     }
     let picked_json = json(&picked);
+    let held = r.held(picked);
+    // The hold's three writes in one call to the writer (SQLite runs a string of statements in
+    // order, each binding its `$n` from the one list).
     sqlx::query(
         "UPDATE seats SET state = 'HELD', held_until = $3, reservation_id = $4
-              WHERE schedule_id = $1 AND number IN (SELECT value FROM json_each($2))",
+          WHERE schedule_id = $1 AND number IN (SELECT value FROM json_each($2));
+         INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at)
+         VALUES ($4, $5, $6, $1, $7, $8, $9, 'HELD', $3, $10);
+         INSERT INTO reservation_seats (reservation_id, number)
+         SELECT $4, value FROM json_each($2)",
     )
     .bind(r.schedule_id)
     .bind(&picked_json)
     .bind(r.held_until)
     .bind(r.id)
-    .execute(&mut *conn)
-    .await?;
-    let held = r.held(picked);
-    sqlx::query(
-            "INSERT INTO reservations (id, user_id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'HELD', $8, $9)",
-        )
-        .bind(r.id)
-        .bind(r.user_id)
-        .bind(r.concert_id)
-        .bind(r.schedule_id)
-        .bind(held.seat_number)
-        .bind(held.quantity)
-        .bind(r.price)
-        .bind(r.held_until)
-        .bind(r.now)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO reservation_seats (reservation_id, number)
-             SELECT $1, value FROM json_each($2)",
-    )
-    .bind(r.id)
-    .bind(&picked_json)
+    .bind(r.user_id)
+    .bind(r.concert_id)
+    .bind(held.seat_number)
+    .bind(held.quantity)
+    .bind(r.price)
+    .bind(r.now)
     .execute(&mut *conn)
     .await?;
     Ok(Some(held))
