@@ -100,7 +100,7 @@ impl SqlStore<Postgres> {
     ) -> Result<Replayable<Paid>> {
         let mut tx = self.write.begin().await?;
         let now = now.max(clock::now());
-        let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem).await?;
+        let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem, None).await?;
         self.finish_step(tx, user_id, idem, step, now).await
     }
 

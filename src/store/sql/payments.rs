@@ -29,13 +29,16 @@ macro_rules! impl_payment_store {
         impl $crate::store::sql::SqlStore<$db> {
             /// The payment's statements on `conn`, inside the caller's transaction (or SQLite
             /// group's savepoint). A refusal leaves writes behind that the caller must roll back
-            /// before it records the refusal under the key (`idem_refuse`).
+            /// before it records the refusal under the key (`idem_refuse`). `known`: the fan's
+            /// reservation as a reader saw it (its places, price and schedule never change; the
+            /// sale decides on the rows), or `None` to read it here.
             pub(crate) async fn pay_steps(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 user_id: uuid::Uuid,
                 reservation_id: uuid::Uuid,
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
+                known: Option<$crate::reservations::Reservation>,
             ) -> $crate::error::Result<$crate::store::sql::Step<$crate::payments::Paid>> {
                 use $crate::store::sql::Step;
                 if let Some(idem) = idem
@@ -43,15 +46,20 @@ macro_rules! impl_payment_store {
                 {
                     return Ok(Step::Replay(answer));
                 }
-                let sql = format!(
-                    "SELECT {} FROM reservations WHERE id = $1 AND user_id = $2",
-                    $crate::store::sql::RESERVATION_COLS
-                );
-                let found: Option<$crate::reservations::Reservation> = sqlx::query_as(&sql)
-                    .bind(reservation_id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                let found = match known {
+                    Some(r) => Some(r),
+                    None => {
+                        let sql = format!(
+                            "SELECT {} FROM reservations WHERE id = $1 AND user_id = $2",
+                            $crate::store::sql::RESERVATION_COLS
+                        );
+                        sqlx::query_as(&sql)
+                            .bind(reservation_id)
+                            .bind(user_id)
+                            .fetch_optional(&mut *conn)
+                            .await?
+                    }
+                };
                 let Some(reservation) = found else {
                     return Ok(Step::Refused($crate::error::Error::ReservationNotFound));
                 };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection};
 
-use super::sql::{SqlStore, Step};
+use super::sql::{RESERVATION_COLS, SqlStore, Step};
 use crate::error::{Error, Result};
 use crate::idempotency::{IdemKey, Replayable};
 use crate::reservations::{Hold, HoldRequest, Places, Reservation, ReservationStore};
@@ -62,6 +62,14 @@ impl SqlStore<Sqlite> {
         idem: Option<&IdemKey>,
     ) -> Result<Replayable<crate::payments::Paid>> {
         let idem = idem.cloned();
+        // The reservation's fixed parts from a reader, so the writer does not read them.
+        let known: Option<Reservation> = sqlx::query_as(&format!(
+            "SELECT {RESERVATION_COLS} FROM reservations WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(reservation_id)
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?;
         self.groups()?
             .run(move |conn| {
                 Box::pin(async move {
@@ -69,7 +77,8 @@ impl SqlStore<Sqlite> {
                     // payment that waited for the writer past `heldUntil` must not sell the seat.
                     let now = now.max(crate::clock::now());
                     let step =
-                        Self::pay_steps(conn, user_id, reservation_id, now, idem.as_ref()).await?;
+                        Self::pay_steps(conn, user_id, reservation_id, now, idem.as_ref(), known)
+                            .await?;
                     settle(conn, user_id, idem.as_ref(), step, now).await
                 })
             })
