@@ -14,7 +14,7 @@ use crate::idempotency::{IdemKey, Replayable, Stored};
 use crate::money::Money;
 use crate::payments::{Paid, Payment};
 use crate::reservations::{Reservation, ReservationStatus};
-use crate::store::sql::{CONFIRM_HOLD, RESERVATION_COLS, SELL_HELD_SEATS, SqlStore};
+use crate::store::sql::{CONFIRM_HOLD, RESERVATION_COLS, SqlStore};
 
 /// What `encore_pay` writes where the balance after the debit goes in the key's stored answer.
 const BALANCE_MARK: Money = Money(i64::MIN);
@@ -112,18 +112,8 @@ impl SqlStore<Postgres> {
         user_id: Uuid,
         now: Millis,
     ) -> Result<(Payment, Reservation)> {
-        // Only a live hold of this reservation turns its places SOLD, and only all of them.
         Self::lock_places(tx, r.schedule_id, r.id).await?;
-        let mut numbers: Vec<i64> =
-            sqlx::query_scalar(&format!("{SELL_HELD_SEATS} RETURNING number"))
-                .bind(r.schedule_id)
-                .bind(r.id)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-        if numbers.len() as i64 != r.quantity {
-            return Err(Self::unsold(tx, r.id).await?);
-        }
+        let numbers = Self::sell_places(tx, &r, now).await?;
         let confirmed = sqlx::query(CONFIRM_HOLD)
             .bind(r.id)
             .bind(now)
@@ -175,7 +165,6 @@ impl SqlStore<Postgres> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        numbers.sort_unstable();
         r.numbers = numbers;
         Self::emit(
             tx,

@@ -6,6 +6,31 @@
 macro_rules! impl_payment_store {
     ($db:ty) => {
         impl $crate::store::sql::SqlStore<$db> {
+            /// The sale: every place of the order still HELD for it at `now` turns SOLD, and
+            /// only if all of them do is it a sale (a place taken over after the hold lapsed is
+            /// lost). The numbers sold, in order; the refusal when fewer than the order's size
+            /// (the caller rolls the partial sale back).
+            pub(crate) async fn sell_places(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                r: &$crate::reservations::Reservation,
+                now: i64,
+            ) -> $crate::error::Result<Vec<i64>> {
+                let mut numbers: Vec<i64> = sqlx::query_scalar(&format!(
+                    "{} RETURNING number",
+                    $crate::store::sql::SELL_HELD_SEATS
+                ))
+                .bind(r.schedule_id)
+                .bind(r.id)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                if numbers.len() as i64 != r.quantity {
+                    return Err(Self::unsold(tx, r.id).await?);
+                }
+                numbers.sort_unstable();
+                Ok(numbers)
+            }
+
             /// Why a payment sold fewer places than its order holds: the reservation's status
             /// says (read only on that path).
             pub(crate) async fn unsold(

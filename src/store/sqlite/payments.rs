@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::money::Money;
 use crate::payments::Payment;
 use crate::reservations::Reservation;
-use crate::store::sql::{SELL_HELD_SEATS, SqlStore};
+use crate::store::sql::SqlStore;
 
 /// Everything after the places are sold, as one string of statements (SQLite runs them in order,
 /// each binding its `$n` from the one list): the hold confirmed, the wallet debited, the ledger
@@ -39,18 +39,7 @@ impl SqlStore<sqlx::Sqlite> {
         user_id: Uuid,
         now: Millis,
     ) -> Result<(Payment, Reservation)> {
-        let mut numbers: Vec<i64> =
-            sqlx::query_scalar(&format!("{SELL_HELD_SEATS} RETURNING number"))
-                .bind(r.schedule_id)
-                .bind(r.id)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-        if numbers.len() as i64 != r.quantity {
-            return Err(Self::unsold(tx, r.id).await?);
-        }
-        numbers.sort_unstable();
-        r.numbers = numbers;
+        r.numbers = Self::sell_places(tx, &r, now).await?;
         let event = crate::webhooks::reservation_confirmed(&r, user_id, now);
         let payment_id = Uuid::now_v7();
         let answered: Vec<i64> = sqlx::query_scalar(CONFIRM_AND_DEBIT)
