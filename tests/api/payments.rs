@@ -345,8 +345,16 @@ async fn payments_at_once_each_get_their_own_answer() {
             assert_eq!(res.body["status"], status, "fan {i}");
         }
     }
-    let sold = app
-        .db_text("SELECT CAST(COUNT(*) AS TEXT) FROM seats WHERE state = 'SOLD'")
-        .await;
-    assert_eq!(sold, "8");
+    // A refused payment leaves no payment row or ledger line behind.
+    for rows in [
+        "seats WHERE state = 'SOLD'",
+        "payments",
+        "wallet_transactions WHERE kind = 'PAYMENT'",
+        "reservations WHERE status = 'CONFIRMED'",
+    ] {
+        let n = app
+            .db_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {rows}"))
+            .await;
+        assert_eq!(n, "8", "{rows}");
+    }
 }
