@@ -28,12 +28,13 @@ test('pre-queue, draw, the last seat bought, and sold out', { timeout: 180_000 }
   const browser = await launchBrowser();
   t.after(async () => { await browser.close(); await server.stop(); });
   try {
-    // A concert going on sale in an hour, with one date of one seat; the organiser holds the
-    // line (paused) so that everyone drawn waits until they let it move.
+    // A concert going on sale in just under an hour (so the countdown reads 59:xx however fast
+    // the page opens), with one date of one seat; the organiser holds the line (paused) so that
+    // everyone drawn waits until they let it move.
     const H = 3600_000;
     const now = Date.now();
     const concert = await must(server.admin('POST', '/admin/concerts', {
-      title: 'Nova Arena Tour', performer: 'NOVA', venue: 'KSPO Dome, Seoul', onSaleAt: iso(now + H),
+      title: 'Nova Arena Tour', performer: 'NOVA', venue: 'KSPO Dome, Seoul', onSaleAt: iso(now + H - 30_000),
     }), 201);
     assert.equal(concert.soldOut, false);
     await must(server.admin('POST', `/admin/concerts/${concert.id}/schedules`, {
