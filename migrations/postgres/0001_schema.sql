@@ -16,12 +16,16 @@ CREATE TABLE wallets (
     updated_at BIGINT NOT NULL
 );
 
+-- The ledger. Written by every payment, so no foreign key and no CHECK (see "No CHECK on the
+-- tables a sale writes" in docs/design/postgres-hot-statements.md): kind is CHARGE, PAYMENT or
+-- REFUND; amount > 0 for a charge or refund, < 0 for a payment; balance_after >= 0, as the
+-- wallet's CHECK keeps its balance.
 CREATE TABLE wallet_transactions (
     id UUID PRIMARY KEY,
-    user_id UUID NOT NULL REFERENCES users (id),
-    kind TEXT NOT NULL CHECK (kind IN ('CHARGE', 'PAYMENT', 'REFUND')),
-    amount BIGINT NOT NULL CHECK ((kind IN ('CHARGE', 'REFUND') AND amount > 0) OR (kind = 'PAYMENT' AND amount < 0)),
-    balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
+    user_id UUID NOT NULL,
+    kind TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    balance_after BIGINT NOT NULL,
     reservation_id UUID,
     created_at BIGINT NOT NULL
 );
@@ -78,22 +82,25 @@ CREATE INDEX schedules_by_concert ON schedules (concert_id, starts_at);
 -- The seat row is where races are decided: a conditional UPDATE moves it out of "free" once.
 -- No index covers the columns a hold, payment, cancel or sweep changes (state, held_until,
 -- reservation_id), so those updates stay within the row's page (heap-only tuples); the fill
--- factor leaves the room for it.
+-- factor leaves the room for it. No CHECK (written by every hold and payment; see the design
+-- note): price > 0; state is AVAILABLE, HELD, SOLD or VOID; held_until is set exactly when HELD.
 CREATE TABLE seats (
     schedule_id UUID NOT NULL REFERENCES schedules (id),
     number BIGINT NOT NULL,
-    price BIGINT NOT NULL CHECK (price > 0),
+    price BIGINT NOT NULL,
     -- VOID: a place of a cancelled schedule, never held or sold again.
-    state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'HELD', 'SOLD', 'VOID')),
+    state TEXT NOT NULL,
     held_until BIGINT,
     reservation_id UUID,
-    PRIMARY KEY (schedule_id, number),
-    CHECK ((state = 'HELD') = (held_until IS NOT NULL))
+    PRIMARY KEY (schedule_id, number)
 ) WITH (fillfactor = 80);
 
 -- No foreign keys: each would take FOR KEY SHARE on its parent row (the concert, the schedule,
 -- the user) for every hold, turning a flash sale's holds into MultiXacts on a few rows. Users,
 -- concerts and schedules are never deleted or re-keyed, and the seat row checks the seat.
+-- No CHECK either (written by every hold and payment; see the design note): quantity >= 1,
+-- price > 0; status is HELD, CONFIRMED, CANCELLED, EXPIRED or REFUNDED; confirmed_at is set
+-- exactly when CONFIRMED or REFUNDED, refund_amount and refund_fee (>= 0) exactly when REFUNDED.
 CREATE TABLE reservations (
     id UUID PRIMARY KEY,
     user_id UUID NOT NULL,
@@ -102,17 +109,15 @@ CREATE TABLE reservations (
     -- The first seat's number; NULL for standing places.
     seat_number BIGINT,
     -- Places in the order; `price` is their total.
-    quantity BIGINT NOT NULL CHECK (quantity >= 1),
-    price BIGINT NOT NULL CHECK (price > 0),
-    status TEXT NOT NULL CHECK (status IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'REFUNDED')),
+    quantity BIGINT NOT NULL,
+    price BIGINT NOT NULL,
+    status TEXT NOT NULL,
     held_until BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     confirmed_at BIGINT,
     -- What a refund gave back (price - fee) and kept, set with status REFUNDED.
-    refund_amount BIGINT CHECK (refund_amount >= 0),
-    refund_fee BIGINT CHECK (refund_fee >= 0),
-    CHECK ((status IN ('CONFIRMED', 'REFUNDED')) = (confirmed_at IS NOT NULL)),
-    CHECK ((status = 'REFUNDED') = (refund_amount IS NOT NULL AND refund_fee IS NOT NULL))
+    refund_amount BIGINT,
+    refund_fee BIGINT
 );
 CREATE INDEX reservations_by_user ON reservations (user_id, id);
 -- A fan's holds and places per concert, counted by every hold (the per-fan limits).
@@ -152,13 +157,15 @@ CREATE INDEX waitlist_by_user ON waitlist (user_id, id);
 CREATE UNIQUE INDEX waitlist_one_live ON waitlist (user_id, schedule_id)
     WHERE status IN ('WAITING', 'OFFERING', 'OFFERED');
 
+-- Written by every payment: no foreign key and no CHECK (see the design note); amount > 0 and
+-- balance_after >= 0, as the ledger line of the same payment.
 CREATE TABLE payments (
     id UUID PRIMARY KEY,
     -- One payment per reservation, whatever races happen above.
-    reservation_id UUID NOT NULL UNIQUE REFERENCES reservations (id),
-    user_id UUID NOT NULL REFERENCES users (id),
-    amount BIGINT NOT NULL CHECK (amount > 0),
-    balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
+    reservation_id UUID NOT NULL UNIQUE,
+    user_id UUID NOT NULL,
+    amount BIGINT NOT NULL,
+    balance_after BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );
 
