@@ -325,9 +325,25 @@ def check_database(db, load):
                                            "(SELECT COALESCE(SUM(t.amount), 0) FROM wallet_transactions t "
                                            "WHERE t.user_id = w.user_id)")),
         "payments_in_db": int(psql(db, "SELECT COUNT(*) FROM payments")),
+        # The rules the PostgreSQL schema states as comments on the tables a sale writes (it has
+        # no CHECKs there: docs/design/postgres-hot-statements.md), checked after the faults.
+        "rows_breaking_schema_rules": int(psql(db, "SELECT " + " + ".join([
+            "(SELECT COUNT(*) FROM seats WHERE price <= 0 "
+            "OR state NOT IN ('AVAILABLE', 'HELD', 'SOLD', 'VOID') "
+            "OR (state = 'HELD') <> (held_until IS NOT NULL))",
+            "(SELECT COUNT(*) FROM reservations WHERE quantity < 1 OR price <= 0 "
+            "OR status NOT IN ('HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'REFUNDED') "
+            "OR (status IN ('CONFIRMED', 'REFUNDED')) <> (confirmed_at IS NOT NULL) "
+            "OR (status = 'REFUNDED') <> (refund_amount IS NOT NULL AND refund_fee IS NOT NULL) "
+            "OR refund_amount < 0 OR refund_fee < 0)",
+            "(SELECT COUNT(*) FROM wallet_transactions WHERE balance_after < 0 "
+            "OR NOT ((kind IN ('CHARGE', 'REFUND') AND amount > 0) OR (kind = 'PAYMENT' AND amount < 0)))",
+            "(SELECT COUNT(*) FROM payments WHERE amount <= 0 OR balance_after < 0)",
+        ]))),
     }
     q["ok"] = all(q[k] == 0 for k in ("charges_missing", "payments_missing", "seats_sold_twice",
-                                      "confirmed_without_payment", "balance_not_ledger"))
+                                      "confirmed_without_payment", "balance_not_ledger",
+                                      "rows_breaking_schema_rules"))
     return q
 
 
@@ -466,7 +482,8 @@ def report(r):
           f"{d['acknowledged_charges']} acknowledged charges ({d['charges_missing']} missing), "
           f"{d['acknowledged_payments']} acknowledged payments ({d['payments_missing']} missing), "
           f"{d['seats_sold_twice']} seats sold twice, {d['confirmed_without_payment']} CONFIRMED without "
-          f"payment, {d['balance_not_ledger']} balances off their ledger.\n")
+          f"payment, {d['balance_not_ledger']} balances off their ledger, "
+          f"{d['rows_breaking_schema_rules']} rows breaking the schema's stated rules.\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 -- encore schema for PostgreSQL. Times are epoch milliseconds (BIGINT) and ids UUIDs, so the SQL in
 -- src/store/sql/ is shared with SQLite. Why the hot statements and indexes look as they do
--- (no foreign keys on reservations, partial-index predicates, `status || ''`, `held_until + 0`,
--- the seats fill factor) is measured in docs/design/postgres-hot-statements.md.
+-- (no foreign keys on reservations, no CHECKs on the tables a sale writes, partial-index
+-- predicates, `status || ''`, `held_until + 0`, the seats fill factor) is measured in
+-- docs/design/postgres-hot-statements.md.
 
 CREATE TABLE users (
     id UUID PRIMARY KEY,
