@@ -216,8 +216,8 @@ struct SnapshotTicket {
 
 #[async_trait]
 impl Queue for EmbeddedQueue {
-    fn verify<'a>(&self, token: &'a str) -> Result<Verified<'a>> {
-        self.codec.verify(token)
+    fn codec(&self) -> &TokenCodec {
+        &self.codec
     }
 
     async fn join(

@@ -224,7 +224,11 @@ pub trait Queue: Send + Sync {
     /// The concert a token is for (its signature checked).
     /// Checks a token's signature (401 `QUEUE_TOKEN_INVALID`) once per call: the calls below
     /// take what it names.
-    fn verify<'a>(&self, token: &'a str) -> Result<token::Verified<'a>>;
+    fn verify<'a>(&self, token: &'a str) -> Result<token::Verified<'a>> {
+        self.codec().verify(token)
+    }
+    /// The codec that signs this queue's tokens.
+    fn codec(&self) -> &token::TokenCodec;
     /// The user's live ticket for the concert (`false`), or a new one (`true`): at the back of
     /// the line, or in the pre-queue before the on-sale time.
     async fn join(

@@ -518,22 +518,15 @@ impl RedisQueue {
             .entry(concert)
             .or_insert_with(|| {
                 let names = Arc::new(self.names(concert));
-                let (views, rx) = mpsc::channel(4 * MAX_BATCH);
-                tokio::spawn(batcher(
-                    self.ctx.clone(),
-                    self.scripts.view_many.clone(),
-                    false,
-                    names.clone(),
-                    rx,
-                ));
-                let (joins, rx) = mpsc::channel(4 * MAX_BATCH);
-                tokio::spawn(batcher(
-                    self.ctx.clone(),
-                    self.scripts.join_many.clone(),
-                    true,
-                    names.clone(),
-                    rx,
-                ));
+                // One batcher task for the concert's polls and one for its joins.
+                let start = |script: &Script, joins: bool| {
+                    let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+                    let ctx = self.ctx.clone();
+                    tokio::spawn(batcher(ctx, script.clone(), joins, names.clone(), rx));
+                    tx
+                };
+                let views = start(&self.scripts.view_many, false);
+                let joins = start(&self.scripts.join_many, true);
                 Arc::new(ConcertState {
                     names,
                     registered_at: AtomicI64::new(0),
@@ -837,8 +830,8 @@ fn spawn_subscriber(link: Arc<Link>, channel: String, notifier: Arc<Notifier>) {
 
 #[async_trait]
 impl Queue for RedisQueue {
-    fn verify<'a>(&self, token: &'a str) -> Result<Verified<'a>> {
-        self.codec.verify(token)
+    fn codec(&self) -> &TokenCodec {
+        &self.codec
     }
 
     async fn join(

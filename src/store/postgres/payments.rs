@@ -32,10 +32,12 @@ impl SqlStore<Postgres> {
     ) -> Result<Replayable<Paid>> {
         let Some(mut reservation) = self.order_of(reservation_id, user_id).await? else {
             // No such reservation of this fan: the transaction answers that (or replays the
-            // key's first answer), as it does on SQLite.
-            return self
-                .pay_in_transaction(user_id, reservation_id, now, idem)
-                .await;
+            // key's first answer), as it does on SQLite: one transaction of the payment's
+            // steps (`pay_steps`).
+            let mut tx = self.write.begin().await?;
+            let now = now.max(clock::now());
+            let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem, None).await?;
+            return self.finish_step(tx, user_id, idem, step, now).await;
         };
         // The time of the payment is when it gets the database, not when it asked.
         let now = now.max(clock::now());
@@ -89,23 +91,8 @@ impl SqlStore<Postgres> {
         }
     }
 
-    /// The payment as one transaction of several statements (`pay_steps`), for a reservation
-    /// `encore_pay` cannot be given.
-    async fn pay_in_transaction(
-        &self,
-        user_id: Uuid,
-        reservation_id: Uuid,
-        now: Millis,
-        idem: Option<&IdemKey>,
-    ) -> Result<Replayable<Paid>> {
-        let mut tx = self.write.begin().await?;
-        let now = now.max(clock::now());
-        let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem, None).await?;
-        self.finish_step(tx, user_id, idem, step, now).await
-    }
-
     /// The sale's steps, one statement each, inside `pay_steps`' transaction: for a payment
-    /// `encore_pay` is not given (`pay_in_transaction`). The same steps as `encore_pay`.
+    /// `encore_pay` is not given (no reservation of this fan's). The same steps as `encore_pay`.
     pub(crate) async fn pay_in(
         tx: &mut PgConnection,
         mut r: Reservation,
