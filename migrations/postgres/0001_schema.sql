@@ -446,21 +446,31 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    SELECT id, schedule_id, quantity, price INTO r
+    -- The order's place numbers as an array, so the seat statements below look each place up
+    -- by its key whatever the statistics say (see "Places by key" in the design note).
+    SELECT id, schedule_id, quantity, price,
+           ARRAY(SELECT number FROM reservation_seats WHERE reservation_id = p_reservation) AS numbers
+      INTO r
       FROM reservations WHERE id = p_reservation AND user_id = p_user;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'RESERVATION_NOT_FOUND';
     END IF;
     -- The race for the sale: only a live hold of this reservation turns its places SOLD, and
-    -- only all of them; locked in number order, as every hold batch locks seats.
-    PERFORM 1 FROM seats
-      WHERE schedule_id = r.schedule_id
-        AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = r.id)
-      ORDER BY number FOR UPDATE;
-    UPDATE seats SET state = 'SOLD', held_until = NULL
-     WHERE schedule_id = r.schedule_id
-       AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = r.id)
-       AND reservation_id = r.id AND state = 'HELD' AND held_until > p_now;
+    -- only all of them; several places are locked in number order first, as every hold batch
+    -- locks seats (one place has no order to keep).
+    IF r.quantity = 1 THEN
+        -- One place (most orders): by the whole key, which every plan reads by the key.
+        UPDATE seats SET state = 'SOLD', held_until = NULL
+         WHERE schedule_id = r.schedule_id AND number = r.numbers[1]
+           AND reservation_id = r.id AND state = 'HELD' AND held_until > p_now;
+    ELSE
+        PERFORM 1 FROM seats
+          WHERE schedule_id = r.schedule_id AND number = ANY(r.numbers)
+          ORDER BY number FOR UPDATE;
+        UPDATE seats SET state = 'SOLD', held_until = NULL
+         WHERE schedule_id = r.schedule_id AND number = ANY(r.numbers)
+           AND reservation_id = r.id AND state = 'HELD' AND held_until > p_now;
+    END IF;
     GET DIAGNOSTICS sold = ROW_COUNT;
     IF sold <> r.quantity THEN
         RAISE EXCEPTION '%', (SELECT CASE status WHEN 'CONFIRMED' THEN 'ALREADY_PAID'

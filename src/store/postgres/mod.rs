@@ -95,7 +95,8 @@ impl SqlStore<Postgres> {
     ) -> Result<()> {
         sqlx::query(
             "SELECT 1 FROM seats WHERE schedule_id = $1
-                AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2)
+                AND number = ANY(ARRAY(SELECT number FROM reservation_seats
+                                        WHERE reservation_id = $2))
               ORDER BY number FOR UPDATE",
         )
         .bind(schedule)

@@ -134,11 +134,7 @@ macro_rules! impl_cancellation_store {
                 }
                 Self::lock_places(&mut tx, schedule_id, reservation_id).await?;
                 // Places of a cancelled schedule are never sold again.
-                sqlx::query(
-                    "UPDATE seats SET state = 'VOID', held_until = NULL, reservation_id = NULL
-                      WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2)
-                        AND reservation_id = $2 AND state = 'SOLD'",
-                )
+                sqlx::query(<$db as $crate::store::sql::SeatStatements>::VOID_SOLD_SEATS)
                 .bind(schedule_id)
                 .bind(reservation_id)
                 .execute(&mut *tx)

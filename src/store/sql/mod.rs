@@ -44,18 +44,70 @@ pub const FORGET_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE (u
 
 pub const CONFIRM_HOLD: &str = "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $2 \
      WHERE id = $1 AND status || '' = 'HELD'";
-/// Frees every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`: the
-/// cancel, which needs all of them (`rows_affected` = the order's size). Through the order's own
-/// list, so the seats' primary key finds them; a place taken over after the hold lapsed names
-/// another reservation and is left alone.
-pub const FREE_HELD_SEATS: &str = "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL \
-     WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2) \
-       AND reservation_id = $2 AND state = 'HELD' AND held_until > $3";
-/// Sells every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`: the
-/// payment, which needs all of them.
-pub const SELL_HELD_SEATS: &str = "UPDATE seats SET state = 'SOLD', held_until = NULL \
-     WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2) \
-       AND reservation_id = $2 AND state = 'HELD' AND held_until > $3";
+/// The statements that change an order's places, one set per backend. Each finds the places
+/// through the order's own list (`reservation_seats`) and the seats' primary key; only the
+/// phrase naming that list differs (`seat_statements!`).
+pub(crate) trait SeatStatements {
+    /// Frees every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`:
+    /// the cancel, which needs all of them (`rows_affected` = the order's size). A place taken
+    /// over after the hold lapsed names another reservation and is left alone.
+    const FREE_HELD_SEATS: &'static str;
+    /// Sells every place a live hold of reservation `$2` (schedule `$1`) still holds at `$3`:
+    /// the payment, which needs all of them.
+    const SELL_HELD_SEATS: &'static str;
+    /// Frees every place reservation `$2` (schedule `$1`) bought; the refund needs all of them.
+    /// The places of a cancelled schedule turn VOID instead: they are never sold again.
+    const FREE_SOLD_SEATS: &'static str;
+    /// Every place reservation `$2` (schedule `$1`) bought turns VOID: its schedule is cancelled.
+    const VOID_SOLD_SEATS: &'static str;
+}
+
+/// `SeatStatements` for a backend, `$places` being its phrase for "`number` is one of
+/// reservation `$2`'s places".
+macro_rules! seat_statements {
+    ($db:ty, $places:literal) => {
+        impl SeatStatements for $db {
+            const FREE_HELD_SEATS: &'static str = concat!(
+                "UPDATE seats SET state = 'AVAILABLE', held_until = NULL, reservation_id = NULL \
+                  WHERE schedule_id = $1 AND number ",
+                $places,
+                " AND reservation_id = $2 AND state = 'HELD' AND held_until > $3"
+            );
+            const SELL_HELD_SEATS: &'static str = concat!(
+                "UPDATE seats SET state = 'SOLD', held_until = NULL \
+                  WHERE schedule_id = $1 AND number ",
+                $places,
+                " AND reservation_id = $2 AND state = 'HELD' AND held_until > $3"
+            );
+            const FREE_SOLD_SEATS: &'static str = concat!(
+                "UPDATE seats SET held_until = NULL, reservation_id = NULL, \
+                   state = CASE WHEN EXISTS (SELECT 1 FROM schedules WHERE id = $1 AND status = 'CANCELLED') \
+                                THEN 'VOID' ELSE 'AVAILABLE' END \
+                  WHERE schedule_id = $1 AND number ",
+                $places,
+                " AND reservation_id = $2 AND state = 'SOLD'"
+            );
+            const VOID_SOLD_SEATS: &'static str = concat!(
+                "UPDATE seats SET state = 'VOID', held_until = NULL, reservation_id = NULL \
+                  WHERE schedule_id = $1 AND number ",
+                $places,
+                " AND reservation_id = $2 AND state = 'SOLD'"
+            );
+        }
+    };
+}
+seat_statements!(
+    sqlx::Sqlite,
+    "IN (SELECT number FROM reservation_seats WHERE reservation_id = $2)"
+);
+// The list as an array: PostgreSQL then looks each place up by the seats' key whatever its
+// statistics say. As a subquery, a plan made while `reservation_seats` had no statistics joins
+// every seat of the schedule (see "Places by key" in docs/design/postgres-hot-statements.md).
+seat_statements!(
+    sqlx::Postgres,
+    "= ANY(ARRAY(SELECT number FROM reservation_seats WHERE reservation_id = $2))"
+);
+
 /// The sweep's second step: every lapsed hold that holds no place any more (its places were
 /// freed just now, or taken over by another hold after it lapsed) turns EXPIRED. One whose place
 /// the first step passed over (locked) waits for the next sweep. States both conjuncts of

@@ -17,7 +17,7 @@ macro_rules! impl_payment_store {
             ) -> $crate::error::Result<Vec<i64>> {
                 let mut numbers: Vec<i64> = sqlx::query_scalar(&format!(
                     "{} RETURNING number",
-                    $crate::store::sql::SELL_HELD_SEATS
+                    <$db as $crate::store::sql::SeatStatements>::SELL_HELD_SEATS
                 ))
                 .bind(r.schedule_id)
                 .bind(r.id)

@@ -1,14 +1,6 @@
 //! `RefundStore` in SQL: one transaction frees the order's places, turns it REFUNDED and credits
 //! the wallet. Lock order as everywhere: seat rows, the reservation row, the wallet row.
 
-/// Frees every place reservation `$2` (schedule `$1`) bought; the refund needs all of them. The
-/// places of a cancelled schedule turn VOID instead: they are never sold again.
-pub(crate) const FREE_SOLD_SEATS: &str = "UPDATE seats SET held_until = NULL, reservation_id = NULL, \
-       state = CASE WHEN EXISTS (SELECT 1 FROM schedules WHERE id = $1 AND status = 'CANCELLED') \
-                    THEN 'VOID' ELSE 'AVAILABLE' END \
-     WHERE schedule_id = $1 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $2) \
-       AND reservation_id = $2 AND state = 'SOLD'";
-
 macro_rules! impl_refund_store {
     ($db:ty) => {
         impl $crate::store::sql::SqlStore<$db> {
@@ -52,7 +44,7 @@ macro_rules! impl_refund_store {
                 };
                 // In number order, as hold batches lock them: no deadlock with a batch naming them.
                 Self::lock_places(tx, r.schedule_id, r.id).await?;
-                let freed = sqlx::query($crate::store::sql::refunds::FREE_SOLD_SEATS)
+                let freed = sqlx::query(<$db as $crate::store::sql::SeatStatements>::FREE_SOLD_SEATS)
                     .bind(r.schedule_id)
                     .bind(r.id)
                     .execute(&mut **tx)

@@ -98,13 +98,14 @@ macro_rules! impl_reservation_store {
                     .ok_or(Error::ReservationNotFound)?;
                 let mut tx = self.write.begin().await?;
                 Self::lock_places(&mut tx, r.schedule_id, r.id).await?;
-                let freed = sqlx::query($crate::store::sql::FREE_HELD_SEATS)
-                    .bind(r.schedule_id)
-                    .bind(r.id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let freed =
+                    sqlx::query(<$db as $crate::store::sql::SeatStatements>::FREE_HELD_SEATS)
+                        .bind(r.schedule_id)
+                        .bind(r.id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 if freed != r.numbers.len() as u64 {
                     return Err(Error::ReservationNotHeld);
                 }
