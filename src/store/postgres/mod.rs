@@ -178,6 +178,7 @@ pub async fn connect(
         hold_batches: Some(Batches::start(pool.clone())),
         pay_batches: Some(Batches::start(pool.clone())),
         write_groups: None,
+        recent_holds: super::sql::RecentHolds::new(),
         write: pool,
     })
 }

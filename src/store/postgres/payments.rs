@@ -20,7 +20,8 @@ use crate::store::sql::{CONFIRM_HOLD, RESERVATION_COLS, SqlStore};
 const BALANCE_MARK: Money = Money(i64::MIN);
 
 impl SqlStore<Postgres> {
-    /// The payment. The reservation's fixed parts (places, price, concert) are read first, for
+    /// The payment. The reservation's fixed parts (places, price, concert) are taken first (from
+    /// `recent_holds`, or read), for
     /// the answer and the `reservation.confirmed` event; whether it is still a live hold, and
     /// everything else, is decided inside `encore_pay`.
     pub(crate) async fn pay_order(
@@ -30,7 +31,11 @@ impl SqlStore<Postgres> {
         now: Millis,
         idem: Option<&IdemKey>,
     ) -> Result<Replayable<Paid>> {
-        let Some(mut reservation) = self.order_of(reservation_id, user_id).await? else {
+        let known = match self.recent_holds.get(reservation_id, user_id) {
+            Some(r) => Some(r),
+            None => self.order_of(reservation_id, user_id).await?,
+        };
+        let Some(mut reservation) = known else {
             // No such reservation of this fan: the transaction answers that (or replays the
             // key's first answer), as it does on SQLite: one transaction of the payment's
             // steps (`pay_steps`).
@@ -75,6 +80,7 @@ impl SqlStore<Postgres> {
             .ok_or_else(|| Error::internal("PostgreSQL store without payment batches"))?;
         match batches.call(&call).await? {
             PayOutcome::Paid(balance) => {
+                self.recent_holds.paid(reservation_id);
                 payment.balance_after = Money(balance);
                 reservation.status = ReservationStatus::Confirmed;
                 Ok(Replayable::Fresh(Paid {

@@ -163,6 +163,47 @@ pub struct SqlStore<DB: sqlx::Database> {
         Option<crate::store::postgres::batches::Batches<crate::store::postgres::payments::PayCall>>,
     /// SQLite only: holds, payments and charges gathered into one transaction per group.
     pub(crate) write_groups: Option<crate::store::sqlite::group::WriteGroups>,
+    /// The orders this instance held lately (`RecentHolds`).
+    pub(crate) recent_holds: RecentHolds,
+}
+
+/// The orders this instance held lately, by id, with their fan: a payment of one of them takes
+/// the reservation's fixed parts (places, price, schedule) from here instead of reading them
+/// first. Those parts never change once held, so a copy is never stale; whether the hold is still
+/// live is decided by the payment's own statements. A payment on another instance, or after a
+/// restart, reads them.
+pub(crate) struct RecentHolds(
+    quick_cache::sync::Cache<uuid::Uuid, (uuid::Uuid, crate::reservations::Reservation)>,
+);
+
+impl RecentHolds {
+    /// Orders remembered at most: about 250 bytes each.
+    const CAPACITY: usize = 50_000;
+
+    pub(crate) fn new() -> Self {
+        RecentHolds(quick_cache::sync::Cache::new(Self::CAPACITY))
+    }
+
+    pub(crate) fn held(&self, user_id: uuid::Uuid, r: &crate::reservations::Reservation) {
+        self.0.insert(r.id, (user_id, r.clone()));
+    }
+
+    /// The fan's order `id`, if this instance held it lately.
+    pub(crate) fn get(
+        &self,
+        id: uuid::Uuid,
+        user_id: uuid::Uuid,
+    ) -> Option<crate::reservations::Reservation> {
+        self.0
+            .get(&id)
+            .filter(|(fan, _)| *fan == user_id)
+            .map(|(_, r)| r)
+    }
+
+    /// Forgets an order once it is paid: it will not be paid again.
+    pub(crate) fn paid(&self, id: uuid::Uuid) {
+        self.0.remove(&id);
+    }
 }
 
 impl<DB: sqlx::Database> SqlStore<DB> {
@@ -204,3 +245,39 @@ pub(crate) use impl_all_stores;
 
 /// The columns of a reservation, in `Reservation`'s field order.
 pub(crate) const RESERVATION_COLS: &str = "id, concert_id, schedule_id, seat_number, quantity, price, status, held_until, created_at, confirmed_at, refund_amount, refund_fee";
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::RecentHolds;
+    use crate::money::Money;
+    use crate::reservations::{Reservation, ReservationStatus};
+
+    #[test]
+    fn a_recent_hold_is_its_own_fans_until_paid() {
+        let (fan, stranger) = (Uuid::now_v7(), Uuid::now_v7());
+        let r = Reservation {
+            id: Uuid::now_v7(),
+            concert_id: Uuid::now_v7(),
+            schedule_id: Uuid::now_v7(),
+            seat_number: Some(7),
+            quantity: 2,
+            price: Money(2000),
+            status: ReservationStatus::Held,
+            held_until: 2000,
+            created_at: 1000,
+            confirmed_at: None,
+            refund_amount: None,
+            refund_fee: None,
+            numbers: vec![7, 8],
+        };
+        let recent = RecentHolds::new();
+        recent.held(fan, &r);
+        let known = recent.get(r.id, fan).expect("the fan's own order");
+        assert_eq!((known.numbers, known.price), (vec![7, 8], Money(2000)));
+        assert!(recent.get(r.id, stranger).is_none(), "another fan's order");
+        recent.paid(r.id);
+        assert!(recent.get(r.id, fan).is_none(), "a paid order is forgotten");
+    }
+}

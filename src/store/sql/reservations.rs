@@ -44,7 +44,11 @@ macro_rules! impl_reservation_store {
                 r: &$crate::reservations::HoldRequest,
             ) -> $crate::error::Result<$crate::reservations::Hold> {
                 // Backend-specific: a transaction on SQLite, one function call on PostgreSQL.
-                self.hold_places(r).await
+                let hold = self.hold_places(r).await?;
+                if let $crate::reservations::Hold::Made(made) = &hold {
+                    self.recent_holds.held(r.user_id, made);
+                }
+                Ok(hold)
             }
 
             async fn reservation(

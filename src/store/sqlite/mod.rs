@@ -62,15 +62,22 @@ impl SqlStore<Sqlite> {
         idem: Option<&IdemKey>,
     ) -> Result<Replayable<crate::payments::Paid>> {
         let idem = idem.cloned();
-        // The reservation's fixed parts from a reader, so the writer does not read them.
-        let known: Option<Reservation> = sqlx::query_as(&format!(
-            "SELECT {RESERVATION_COLS} FROM reservations WHERE id = $1 AND user_id = $2"
-        ))
-        .bind(reservation_id)
-        .bind(user_id)
-        .fetch_optional(&self.read)
-        .await?;
-        self.groups()?
+        // The reservation's fixed parts from `recent_holds` or a reader, so the writer does not
+        // read them.
+        let known: Option<Reservation> = match self.recent_holds.get(reservation_id, user_id) {
+            Some(r) => Some(r),
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {RESERVATION_COLS} FROM reservations WHERE id = $1 AND user_id = $2"
+                ))
+                .bind(reservation_id)
+                .bind(user_id)
+                .fetch_optional(&self.read)
+                .await?
+            }
+        };
+        let paid = self
+            .groups()?
             .run(move |conn| {
                 Box::pin(async move {
                     // The time of the payment is when it gets the database, not when it asked: a
@@ -82,7 +89,11 @@ impl SqlStore<Sqlite> {
                     settle(conn, user_id, idem.as_ref(), step, now).await
                 })
             })
-            .await?
+            .await??;
+        if let Replayable::Fresh(_) = &paid {
+            self.recent_holds.paid(reservation_id);
+        }
+        Ok(paid)
     }
 
     /// A wallet charge, in the writer's next group (`group.rs`).
@@ -321,5 +332,6 @@ pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
         write,
         hold_batches: None,
         pay_batches: None,
+        recent_holds: super::sql::RecentHolds::new(),
     })
 }
