@@ -13,17 +13,7 @@ use crate::common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn live_holds_are_not_walked_after_an_analyze_taken_with_none_live() {
-    let app = spawn_scaled_with(|_| {}).await;
-    let concert: Uuid = app.concert().await.parse().unwrap();
-    let schedule: Uuid = app
-        .schedule(&concert.to_string(), 60, 1000)
-        .await
-        .parse()
-        .unwrap();
-    let fan = Uuid::now_v7();
-    let mut db = sqlx::PgConnection::connect(&app.db.database_url)
-        .await
-        .unwrap();
+    let (_app, concert, schedule, fan, mut db) = on_sale(60, 0).await;
     // A sale's worth of reservations, none of them live any more, then what autovacuum does.
     // (On a table of a few pages a sequential scan is cheapest, and no index is at stake.)
     sqlx::query(
@@ -41,29 +31,22 @@ async fn live_holds_are_not_walked_after_an_analyze_taken_with_none_live() {
         .execute(&mut db)
         .await
         .unwrap();
-    let hold = "SELECT encore_hold($1, $2, $3, $4, $5, 0, 0, 0, 1000, $6, $7, 1000, 1000)";
 
     // Forty live holds in one transaction, on the generic plans a pooled connection ends up with.
     let now = encore::clock::now();
-    let mut tx = db.begin().await.unwrap();
-    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = generic_plans(&mut db).await;
     let mut held = Vec::new();
     for seat in 1..=40_i64 {
         held.push(Uuid::now_v7());
-        let outcome: String = sqlx::query_scalar(hold)
-            .bind(held[held.len() - 1])
-            .bind(fan)
-            .bind(concert)
-            .bind(schedule)
-            .bind(seat.to_string())
-            .bind(now)
-            .bind(now + 600_000)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
+        let outcome = hold(
+            &mut tx,
+            held[held.len() - 1],
+            fan,
+            (concert, schedule),
+            &seat.to_string(),
+            now,
+        )
+        .await;
         assert_eq!(outcome, format!("HELD:{seat}"));
     }
     assert_eq!(
@@ -99,6 +82,55 @@ async fn live_holds_are_not_walked_after_an_analyze_taken_with_none_live() {
     tx.rollback().await.unwrap();
 }
 
+/// A concert on sale with a schedule of `seats` places, made after `others` schedules of 2,000
+/// places: the app, the concert, the schedule, a fan's id (no user row), and a connection of the
+/// test's own.
+async fn on_sale(seats: u32, others: usize) -> (TestApp, Uuid, Uuid, Uuid, sqlx::PgConnection) {
+    let app = spawn_scaled_with(|_| {}).await;
+    let concert = app.concert().await;
+    for _ in 0..others {
+        app.schedule(&concert, 2000, 1000).await;
+    }
+    let schedule = app.schedule(&concert, seats, 1000).await;
+    let db = sqlx::PgConnection::connect(&app.db.database_url)
+        .await
+        .unwrap();
+    let (concert, schedule) = (concert.parse().unwrap(), schedule.parse().unwrap());
+    (app, concert, schedule, Uuid::now_v7(), db)
+}
+
+/// A transaction on the generic plans a pooled connection ends up with.
+async fn generic_plans(db: &mut sqlx::PgConnection) -> sqlx::Transaction<'_, sqlx::Postgres> {
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
+/// `encore_hold` of the named seats (`"3"`, `"6,7"`) for ten minutes; its outcome.
+async fn hold(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    fan: Uuid,
+    (concert, schedule): (Uuid, Uuid),
+    seats: &str,
+    now: i64,
+) -> String {
+    sqlx::query_scalar("SELECT encore_hold($1, $2, $3, $4, $5, 0, 0, 0, 1000, $6, $7, 1000, 1000)")
+        .bind(id)
+        .bind(fan)
+        .bind(concert)
+        .bind(schedule)
+        .bind(seats)
+        .bind(now)
+        .bind(now + 600_000)
+        .fetch_one(tx)
+        .await
+        .unwrap()
+}
+
 /// Entries this transaction has read through the sweeper's partial index (`reservations_held`)
 /// so far: a walk of the live holds shows up here.
 async fn index_entries_read(tx: &mut sqlx::PgConnection) -> i64 {
@@ -115,22 +147,8 @@ async fn index_entries_read(tx: &mut sqlx::PgConnection) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL + Redis: run by .ci/run with --include-ignored"]
 async fn a_payment_reads_only_its_own_places_before_any_analyze() {
-    let app = spawn_scaled_with(|_| {}).await;
-    let concert = app.concert().await;
     // A season's seats (a table of a few pages looks too small for its index to matter).
-    for _ in 0..40 {
-        app.schedule(&concert, 2000, 1000).await;
-    }
-    let concert: Uuid = concert.parse().unwrap();
-    let schedule: Uuid = app
-        .schedule(&concert.to_string(), 2000, 1000)
-        .await
-        .parse()
-        .unwrap();
-    let fan = Uuid::now_v7();
-    let mut db = sqlx::PgConnection::connect(&app.db.database_url)
-        .await
-        .unwrap();
+    let (_app, concert, schedule, fan, mut db) = on_sale(2000, 40).await;
     // Other orders' places, and no statistics for them (nor an autovacuum to take some).
     for sql in [
         "ALTER TABLE reservation_seats SET (autovacuum_enabled = false)",
@@ -152,11 +170,7 @@ async fn a_payment_reads_only_its_own_places_before_any_analyze() {
         .unwrap();
 
     let now = encore::clock::now();
-    let mut tx = db.begin().await.unwrap();
-    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = generic_plans(&mut db).await;
     // Five orders of one seat and five of two, paid one after another on the generic plans.
     let orders = [
         "1", "2", "3", "4", "5", "6,7", "8,9", "10,11", "12,13", "14,15",
@@ -164,19 +178,7 @@ async fn a_payment_reads_only_its_own_places_before_any_analyze() {
     let mut ids = Vec::new();
     for seats in orders {
         let id = Uuid::now_v7();
-        let outcome: String = sqlx::query_scalar(
-            "SELECT encore_hold($1, $2, $3, $4, $5, 0, 0, 0, 1000, $6, $7, 1000, 1000)",
-        )
-        .bind(id)
-        .bind(fan)
-        .bind(concert)
-        .bind(schedule)
-        .bind(seats)
-        .bind(now)
-        .bind(now + 600_000)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+        let outcome = hold(&mut tx, id, fan, (concert, schedule), seats, now).await;
         assert_eq!(outcome, format!("HELD:{seats}"));
         ids.push(id);
     }
