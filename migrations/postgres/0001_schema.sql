@@ -447,7 +447,7 @@ BEGIN
         END IF;
     END IF;
     -- The order's place numbers as an array, so the seat statements below look each place up
-    -- by its key whatever the statistics say (see "Places by key" in the design note).
+    -- by its key whatever the statistics say (design note: "A subquery naming an order's places").
     SELECT id, schedule_id, quantity, price,
            ARRAY(SELECT number FROM reservation_seats WHERE reservation_id = p_reservation) AS numbers
       INTO r

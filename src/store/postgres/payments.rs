@@ -80,7 +80,6 @@ impl SqlStore<Postgres> {
             .ok_or_else(|| Error::internal("PostgreSQL store without payment batches"))?;
         match batches.call(&call).await? {
             PayOutcome::Paid(balance) => {
-                self.recent_holds.paid(reservation_id);
                 payment.balance_after = Money(balance);
                 reservation.status = ReservationStatus::Confirmed;
                 Ok(Replayable::Fresh(Paid {

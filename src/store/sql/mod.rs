@@ -102,7 +102,7 @@ seat_statements!(
 );
 // The list as an array: PostgreSQL then looks each place up by the seats' key whatever its
 // statistics say. As a subquery, a plan made while `reservation_seats` had no statistics joins
-// every seat of the schedule (see "Places by key" in docs/design/postgres-hot-statements.md).
+// every seat of the schedule (docs/design/postgres-hot-statements.md, "A subquery naming an order's places").
 seat_statements!(
     sqlx::Postgres,
     "= ANY(ARRAY(SELECT number FROM reservation_seats WHERE reservation_id = $2))"

@@ -118,7 +118,11 @@ macro_rules! impl_payment_store {
             ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::payments::Paid>>
             {
                 // Backend-specific: a transaction on SQLite, one function call on PostgreSQL.
-                self.pay_order(user_id, reservation_id, now, idem).await
+                let paid = self.pay_order(user_id, reservation_id, now, idem).await?;
+                if let $crate::idempotency::Replayable::Fresh(_) = &paid {
+                    self.recent_holds.paid(reservation_id);
+                }
+                Ok(paid)
             }
 
             async fn payment(

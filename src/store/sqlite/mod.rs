@@ -76,8 +76,7 @@ impl SqlStore<Sqlite> {
                 .await?
             }
         };
-        let paid = self
-            .groups()?
+        self.groups()?
             .run(move |conn| {
                 Box::pin(async move {
                     // The time of the payment is when it gets the database, not when it asked: a
@@ -89,11 +88,7 @@ impl SqlStore<Sqlite> {
                     settle(conn, user_id, idem.as_ref(), step, now).await
                 })
             })
-            .await??;
-        if let Replayable::Fresh(_) = &paid {
-            self.recent_holds.paid(reservation_id);
-        }
-        Ok(paid)
+            .await?
     }
 
     /// A wallet charge, in the writer's next group (`group.rs`).
