@@ -221,7 +221,7 @@ impl Shared {
         let now = clock::now();
         let t = self.queue.verify(&token)?;
         let (_, adm) = self.admission(t.concert, now).await?;
-        self.queue.gate(t, now, &adm).await?.open_for(user_id)
+        self.queue.gate(t, &adm).await?.open_for(user_id)
     }
 
     /// What an admitted fan's slot costs before a rate is observed (see `queue::rate::Prior`).
@@ -483,7 +483,7 @@ fn spawn_background(state: &AppState) {
                 .for_each_concurrent(TICK_CONCURRENCY, |concert| async move {
                     let now = clock::now();
                     let ticked = match state.admission(concert, now).await {
-                        Ok((_, adm)) => state.queue.tick(concert, now, &adm).await,
+                        Ok((_, adm)) => state.queue.tick(concert, &adm).await,
                         Err(e) => Err(e),
                     };
                     if let Err(e) = ticked {

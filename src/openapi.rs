@@ -9,7 +9,7 @@ use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
@@ -54,6 +54,7 @@ fn problems(doc: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in ops.into_iter().flatten() {
+            credential_answers(op);
             common_answers(path, op);
             for (status, response) in op.responses.responses.iter_mut() {
                 let RefOr::T(response) = response else {
@@ -71,6 +72,66 @@ fn problems(doc: &mut utoipa::openapi::OpenApi) {
                 }
             }
         }
+    }
+}
+
+/// The answers an operation's credentials give, so the annotations need not repeat them: its
+/// security scheme's (401 without, 403 with a wrong admin or staff token) and, for a call that
+/// takes `X-Queue-Token`, the queue gate's. A status a handler describes itself keeps its text;
+/// one it names bare, or not at all, gets these.
+fn credential_answers(op: &mut Operation) {
+    let uses = |scheme: &str| {
+        op.security
+            .iter()
+            .flatten()
+            .any(|r| *r == SecurityRequirement::new(scheme, Vec::<String>::new()))
+    };
+    let (key, admin, staff) = (uses("apiKey"), uses("adminToken"), uses("staffToken"));
+    let gate = op.parameters.iter().flatten().any(
+        |p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "X-Queue-Token"),
+    );
+    let mut unauthorized = Vec::new();
+    let mut forbidden = Vec::new();
+    if key {
+        unauthorized.push("UNAUTHORIZED (no API key, or an unknown one)");
+    }
+    // A staff call also takes the admin token: the staff wording covers both.
+    if admin && !staff {
+        unauthorized.push("UNAUTHORIZED (no admin token)");
+        forbidden.push("FORBIDDEN (not the admin token)");
+    }
+    if staff {
+        unauthorized.push("UNAUTHORIZED (no staff or admin token)");
+        forbidden.push("FORBIDDEN (neither the staff nor the admin token)");
+    }
+    if gate {
+        unauthorized.push("QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID (X-Queue-Token missing, or not one this service signed)");
+        if key {
+            forbidden.push("QUEUE_NOT_ACTIVE (the ticket is still waiting) or QUEUE_TOKEN_MISMATCH (another fan's ticket, or another concert's)");
+        }
+    }
+    let mut answer = |status: &str, causes: &[&str]| {
+        if causes.is_empty() {
+            return;
+        }
+        let response = op
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(Response::new("")));
+        if let RefOr::T(r) = response
+            && r.description.is_empty()
+        {
+            r.description = causes.join("; ");
+        }
+    };
+    answer("401", &unauthorized);
+    answer("403", &forbidden);
+    if gate {
+        answer(
+            "410",
+            &["QUEUE_TOKEN_EXPIRED: the ticket left, expired or was used"],
+        );
     }
 }
 

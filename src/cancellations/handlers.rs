@@ -53,7 +53,7 @@ pub async fn view(state: &AppState, id: Uuid) -> Result<AdminSchedule> {
         reservation is refunded in full exactly once by a background job that any instance advances and \
         that resumes after a crash; refunds.done reaches refunds.total. Cancelling again changes nothing.",
     params(("scheduleId" = Uuid, Path)), security(("adminToken" = [])),
-    responses((status = 202, body = AdminSchedule), (status = 401), (status = 403),
+    responses((status = 202, body = AdminSchedule),
               (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 422)))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -74,7 +74,7 @@ pub async fn cancel(
 
 #[utoipa::path(get, path = "/admin/schedules/{scheduleId}", tag = "admin",
     params(("scheduleId" = Uuid, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = AdminSchedule), (status = 401), (status = 403),
+    responses((status = 200, body = AdminSchedule),
               (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 422)))]
 pub async fn detail(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub struct ScheduleEdit {
         already issued stay valid (they name the schedule, not its time); refund tiers count from the new \
         start.",
     params(("scheduleId" = Uuid, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = AdminSchedule), (status = 401), (status = 403),
+    responses((status = 200, body = AdminSchedule),
               (status = 404, description = "SCHEDULE_NOT_FOUND"),
               (status = 409, description = "SCHEDULE_CANCELLED: a called-off date does not move"),
               (status = 422, description = "VALIDATION_FAILED: a time that is not RFC 3339, or a window \

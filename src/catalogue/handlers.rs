@@ -13,6 +13,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::http::auth::Admin;
 use crate::http::extract::{Json, Path};
+use crate::http::text;
 use crate::refunds::policy::{RefundPolicy, RefundTier};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -44,26 +45,11 @@ pub struct Items<T> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewConcert {
-    /// 1 to 200 characters, not blank, without control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = text::title)]
     pub title: String,
-    /// 1 to 200 characters, not blank, without control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = text::title)]
     pub performer: String,
-    /// 1 to 200 characters, not blank, without control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = text::title_or_null)]
     pub venue: Option<String>,
     /// RFC 3339: when the sale opens (joins before it are PRE_QUEUE, drawn at this time).
     #[schema(format = DateTime)]
@@ -79,15 +65,12 @@ pub struct NewConcert {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConcertPatch {
-    /// 1 to 200 characters, not blank, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = text::title_or_null)]
     pub title: Option<String>,
-    /// 1 to 200 characters, not blank, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = text::title_or_null)]
     pub performer: Option<String>,
-    /// 1 to 200 characters, not blank, no control characters; or null.
     #[serde(default, deserialize_with = "some_or_null")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(schema_with = text::title_or_null)]
     pub venue: Option<Option<String>>,
     /// RFC 3339, or null.
     #[serde(default, deserialize_with = "some_or_null")]
@@ -113,19 +96,12 @@ fn time(field: &str, value: &str) -> Result<clock::Millis> {
 }
 
 pub(super) fn text(field: &str, value: &str) -> Result<String> {
-    let n = value.chars().count();
-    if value.trim().is_empty() || n > 200 || value.chars().any(char::is_control) {
-        return Err(Error::validation(format!(
-            "{field} must be 1 to 200 characters, not blank, without control characters"
-        )));
-    }
-    Ok(value.to_owned())
+    text::check(field, value, text::TITLE_MAX)
 }
 
 #[utoipa::path(post, path = "/admin/concerts", tag = "admin", request_body = NewConcert,
     security(("adminToken" = [])),
-    responses((status = 201, body = Concert), (status = 401),
-              (status = 403), (status = 422)))]
+    responses((status = 201, body = Concert), (status = 422)))]
 pub async fn create_concert(
     State(state): State<AppState>,
     _: Admin,
@@ -159,8 +135,8 @@ pub async fn create_concert(
         tickets already issued keep the holder's name and seat, not these), sets or removes the on-sale \
         time (every instance follows within a second) and the refund policy. Once the on-sale time has \
         passed it cannot change (422): the draw's seed is public then.",
-    responses((status = 200, body = Concert), (status = 401), (status = 403),
-              (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
+    responses((status = 200, body = Concert), (status = 404, description = "CONCERT_NOT_FOUND"),
+              (status = 422)))]
 pub async fn patch_concert(
     State(state): State<AppState>,
     _: Admin,

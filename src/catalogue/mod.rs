@@ -8,7 +8,7 @@ pub mod seat_states;
 pub mod seatmap;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -98,26 +98,14 @@ pub struct Schedule {
     pub status: ScheduleStatus,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ScheduleStatus {
     Scheduled,
     Cancelled,
 }
 
-impl TryFrom<String> for ScheduleStatus {
-    type Error = crate::error::Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        match s.as_str() {
-            "SCHEDULED" => Ok(Self::Scheduled),
-            "CANCELLED" => Ok(Self::Cancelled),
-            other => Err(crate::error::Error::internal(format!(
-                "unknown schedule status {other}"
-            ))),
-        }
-    }
-}
+crate::store::text_enum!(ScheduleStatus);
 
 impl Schedule {
     pub fn booking_open(&self, now: Millis) -> bool {

@@ -109,8 +109,7 @@ pub fn check_window(starts_at: Millis, opens: Millis, closes: Millis) -> Result<
     request_body = NewSchedule, security(("adminToken" = [])),
     description = "Creates a schedule and every place of its plan (up to 70,000) at once.",
     params(("concertId" = Uuid, Path)),
-    responses((status = 201, body = Schedule), (status = 401), (status = 403),
-              (status = 404, description = "CONCERT_NOT_FOUND"),
+    responses((status = 201, body = Schedule), (status = 404, description = "CONCERT_NOT_FOUND"),
               (status = 422, description = "VALIDATION_FAILED: the detail names the field, e.g. plan.sections[3].grade")))]
 pub async fn create_schedule(
     State(state): State<AppState>,
@@ -148,8 +147,7 @@ pub async fn create_schedule(
     description = "Gated: schedules not yet started, by startsAt, with their free places.",
     params(("concertId" = Uuid, Path), ("X-Queue-Token" = String, Header)),
     security(("apiKey" = [])),
-    responses((status = 200, body = Items<Schedule>), (status = 401),
-              (status = 403), (status = 404), (status = 410), (status = 422)))]
+    responses((status = 200, body = Items<Schedule>), (status = 404), (status = 422)))]
 pub async fn list_schedules(
     State(state): State<AppState>,
     user: AuthUser,
@@ -187,8 +185,8 @@ pub struct SeatList {
         map); a lapsed hold is AVAILABLE at once.",
     params(("scheduleId" = Uuid, Path), ("X-Queue-Token" = String, Header)),
     security(("apiKey" = [])),
-    responses((status = 200, body = SeatList), (status = 401), (status = 403),
-              (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 410), (status = 422)))]
+    responses((status = 200, body = SeatList), (status = 404, description = "SCHEDULE_NOT_FOUND"),
+              (status = 422)))]
 pub async fn seats(
     State(state): State<AppState>,
     user: AuthUser,

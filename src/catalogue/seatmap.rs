@@ -220,8 +220,7 @@ fn encode(id: Uuid, layout: &Layout, snap: &Snapshot) -> Result<Encoded> {
            ("If-None-Match" = Option<String>, Header)),
     security(("apiKey" = [])),
     responses((status = 200, body = SeatMap), (status = 304, description = "not modified"),
-              (status = 401), (status = 403),
-              (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 410), (status = 422)))]
+              (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 422)))]
 pub async fn seatmap(
     State(state): State<AppState>,
     user: AuthUser,

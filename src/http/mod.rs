@@ -8,3 +8,4 @@ pub mod headers;
 pub mod limits;
 pub mod metrics;
 pub mod serve;
+pub mod text;

@@ -35,8 +35,7 @@ pub struct NewPayment {
                    concert then expires. No queue token is needed. With an Idempotency-Key, a repeat with the same \
                    body returns the first answer and charges nothing again.",
     params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
-    responses((status = 201, body = Payment), (status = 401),
-              (status = 402, description = "INSUFFICIENT_BALANCE"),
+    responses((status = 201, body = Payment), (status = 402, description = "INSUFFICIENT_BALANCE"),
               (status = 404, description = "RESERVATION_NOT_FOUND"),
               (status = 409, description = "ALREADY_PAID or RESERVATION_NOT_HELD"),
               (status = 410, description = "HOLD_EXPIRED"),
@@ -71,7 +70,7 @@ pub async fn pay(
             .places_changed(r.concert_id, 0, -(r.numbers.len() as i64));
         // The payment is committed; a queue hiccup only delays the ticket's expiry to its TTL.
         let finished = match state.admission(r.concert_id, now).await {
-            Ok((_, adm)) => state.queue.finish(user.0, r.concert_id, now, &adm).await,
+            Ok((_, adm)) => state.queue.finish(user.0, r.concert_id, &adm).await,
             Err(e) => Err(e),
         };
         if let Err(e) = finished {
@@ -83,7 +82,7 @@ pub async fn pay(
 
 #[utoipa::path(get, path = "/payments/{paymentId}", tag = "payments",
     params(("paymentId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Payment), (status = 401), (status = 404)))]
+    responses((status = 200, body = Payment), (status = 404)))]
 pub async fn detail(
     State(state): State<AppState>,
     user: AuthUser,

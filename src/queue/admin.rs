@@ -18,8 +18,8 @@ const MAX_CONTROL: i64 = 1_000_000;
 
 #[utoipa::path(get, path = "/admin/concerts/{concertId}/queue", tag = "admin",
     security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
-    responses((status = 200, body = QueueView), (status = 401), (status = 403),
-              (status = 404, description = "CONCERT_NOT_FOUND"), (status = 422)))]
+    responses((status = 200, body = QueueView), (status = 404, description = "CONCERT_NOT_FOUND"),
+              (status = 422)))]
 pub async fn queue_view(
     State(state): State<AppState>,
     _: Admin,
@@ -33,8 +33,7 @@ pub async fn queue_view(
     request_body = QueuePatch, security(("adminToken" = [])), params(("concertId" = Uuid, Path)),
     description = "Changes the live controls; every instance follows within a second. Paused \
         admits nobody, and waiters keep their places.",
-    responses((status = 200, body = QueueView), (status = 401), (status = 403),
-              (status = 404, description = "CONCERT_NOT_FOUND"),
+    responses((status = 200, body = QueueView), (status = 404, description = "CONCERT_NOT_FOUND"),
               (status = 422, description = "VALIDATION_FAILED: a limit or rate below 0 or above 1,000,000")))]
 pub async fn queue_patch(
     State(state): State<AppState>,

@@ -116,6 +116,7 @@ impl Policy {
             _ => Sale::Open,
         };
         Admission {
+            now,
             limit: self.admit_limit(),
             per_minute: self
                 .controls
@@ -141,6 +142,8 @@ pub enum Sale {
 /// The limits of one queue call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admission {
+    /// The time of the call these controls are for: the sale stands as of it.
+    pub now: Millis,
     /// At most this many ACTIVE (the live limit, the free places, 0 while paused).
     pub limit: u32,
     /// Admissions per minute, over every instance.
@@ -148,18 +151,6 @@ pub struct Admission {
     pub sale: Sale,
     /// Nothing is left to sell: every ticket not ACTIVE reads SOLD_OUT.
     pub sold_out: bool,
-}
-
-impl Admission {
-    /// Part 1's queue: no on-sale time, no cap but the active limit.
-    pub fn open(limit: u32) -> Self {
-        Admission {
-            limit,
-            per_minute: None,
-            sale: Sale::Open,
-            sold_out: false,
-        }
-    }
 }
 
 struct Entry {

@@ -15,7 +15,7 @@ use super::controls::{Admission, Sale};
 use super::line::{Line, Place, SavedTicket};
 use super::notify::Notifier;
 use super::token::{TicketId, TokenCodec, Verified};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
+use super::{GateTicket, Joined, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::store::SystemStore;
@@ -220,26 +220,21 @@ impl Queue for EmbeddedQueue {
         &self.codec
     }
 
-    async fn join(
-        &self,
-        user_id: Uuid,
-        concert_id: Uuid,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<(Ticket, bool)> {
+    async fn join(&self, user: Uuid, concert: Uuid, adm: &Admission) -> Result<Joined> {
+        let now = adm.now;
         let fresh = TokenCodec::new_id();
         let (id, created, standing) = {
-            let line = self.line_or_new(concert_id);
+            let line = self.line_or_new(concert);
             let mut line = line.lock();
-            self.maintain(&mut line, concert_id, now, adm);
-            let (id, created) = match line.ticket_of(user_id) {
+            self.maintain(&mut line, concert, now, adm);
+            let (id, created) = match line.ticket_of(user) {
                 Some(id) => (id, false),
                 None => {
                     match adm.sale {
-                        Sale::Before(_) => line.join_pre(fresh, user_id, now, &self.config),
-                        Sale::Draw(_) | Sale::Open => line.join(fresh, user_id, now, &self.config),
+                        Sale::Before(_) => line.join_pre(fresh, user, now, &self.config),
+                        Sale::Draw(_) | Sale::Open => line.join(fresh, user, now, &self.config),
                     }
-                    self.maintain(&mut line, concert_id, now, adm);
+                    self.maintain(&mut line, concert, now, adm);
                     (fresh, true)
                 }
             };
@@ -247,11 +242,12 @@ impl Queue for EmbeddedQueue {
                 Self::standing(&line, id).ok_or_else(|| Error::internal("ticket lost on join"))?;
             (id, created, standing)
         };
-        let token = self.codec.encode(concert_id, id);
-        Ok((standing.into_ticket(token, concert_id, id), created))
+        let token = self.codec.encode(concert, id);
+        Ok((standing.into_ticket(token, concert, id), created))
     }
 
-    async fn poll(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<Ticket> {
+    async fn poll(&self, t: Verified<'_>, adm: &Admission) -> Result<Ticket> {
+        let now = adm.now;
         let (concert_id, id, standing) = self
             .with_live(t, now, adm, |line, concert_id, id| {
                 line.heartbeat(id, now);
@@ -262,7 +258,8 @@ impl Queue for EmbeddedQueue {
         Ok(standing.into_ticket(t.token.to_owned(), concert_id, id))
     }
 
-    async fn gate(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<GateTicket> {
+    async fn gate(&self, t: Verified<'_>, adm: &Admission) -> Result<GateTicket> {
+        let now = adm.now;
         self.with_live(t, now, adm, |line, concert_id, id| {
             line.place(id).map(|(user_id, place)| GateTicket {
                 user_id,
@@ -273,7 +270,8 @@ impl Queue for EmbeddedQueue {
         .ok_or(Error::QueueTokenExpired)
     }
 
-    async fn leave(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<()> {
+    async fn leave(&self, t: Verified<'_>, adm: &Admission) -> Result<()> {
+        let now = adm.now;
         self.with_live(t, now, adm, |line, concert_id, id| {
             line.remove(id);
             line.maintain(now, &self.config.with(adm), BUDGET);
@@ -281,13 +279,8 @@ impl Queue for EmbeddedQueue {
         })
     }
 
-    async fn finish(
-        &self,
-        user_id: Uuid,
-        concert_id: Uuid,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<()> {
+    async fn finish(&self, user_id: Uuid, concert_id: Uuid, adm: &Admission) -> Result<()> {
+        let now = adm.now;
         let Some(line) = self.line(concert_id) else {
             return Ok(());
         };
@@ -300,7 +293,8 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
-    async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+    async fn tick(&self, concert_id: Uuid, adm: &Admission) -> Result<()> {
+        let now = adm.now;
         if let Some(line) = self.line(concert_id) {
             self.maintain(&mut line.lock(), concert_id, now, adm);
         }

@@ -37,7 +37,7 @@ fn required(token: QueueTokenHeader) -> Result<String> {
     security(("apiKey" = [])),
     responses((status = 201, body = Ticket, description = "a new ticket at the back of the line, or PRE_QUEUE before the concert's onSaleAt"),
               (status = 200, body = Ticket, description = "the user's live ticket, unchanged"),
-              (status = 401), (status = 404), (status = 422),
+              (status = 404), (status = 422),
               (status = 403, description = "PROOF_INVALID: wrong, used already or expired"),
               (status = 409, description = "SOLD_OUT"),
               (status = 428, description = "PROOF_REQUIRED: proof of work is on and X-Queue-Proof is missing"),
@@ -58,7 +58,7 @@ pub async fn join(
     }
     state.limits.join(client)?;
     check_proof(&state, &headers, user, concert_id, now).await?;
-    let (ticket, created) = state.queue.join(user.0, concert_id, now, &adm).await?;
+    let (ticket, created) = state.queue.join(user.0, concert_id, &adm).await?;
     let ticket = ticket.under(&policy, &state.wait_prior());
     let status = if created {
         StatusCode::CREATED
@@ -99,7 +99,7 @@ async fn check_proof(
                    X-Queue-Proof: {challenge}.{nonce}. Each challenge works once, before `expiresAt`. \
                    `bits` is 0 when proof of work is off.",
     params(("concertId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Challenge), (status = 401), (status = 404)))]
+    responses((status = 200, body = Challenge), (status = 404)))]
 pub async fn challenge(
     State(state): State<AppState>,
     user: AuthUser,
@@ -136,7 +136,7 @@ pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
     let now = clock::now();
     let t = state.queue.verify(token)?;
     let (policy, adm) = state.admission(t.concert, now).await?;
-    let ticket = match state.queue.poll(t, now, &adm).await {
+    let ticket = match state.queue.poll(t, &adm).await {
         // Once the concert is sold out, a ticket that is gone (it expired, left or bought)
         // reads SOLD_OUT too: on every backend, every ticket not ACTIVE does.
         Err(Error::QueueTokenExpired) if policy.sold_out() => {
@@ -150,12 +150,12 @@ pub async fn poll_ticket(state: &AppState, token: &str) -> Result<Ticket> {
 #[utoipa::path(delete, path = "/queue", tag = "queue",
     description = "Gives the place up; the next waiter moves up at once.",
     params(("X-Queue-Token" = String, Header)),
-    responses((status = 204), (status = 401), (status = 410)))]
+    responses((status = 204)))]
 pub async fn leave(State(state): State<AppState>, token: QueueTokenHeader) -> Result<StatusCode> {
     let token = required(token)?;
     let now = clock::now();
     let t = state.queue.verify(&token)?;
     let (_, adm) = state.admission(t.concert, now).await?;
-    state.queue.leave(t, now, &adm).await?;
+    state.queue.leave(t, &adm).await?;
     Ok(StatusCode::NO_CONTENT)
 }

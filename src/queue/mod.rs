@@ -81,6 +81,9 @@ pub struct Ticket {
     pub rate: Option<rate::AdmissionRate>,
 }
 
+/// What a join gives: the user's live ticket (`false`) or a new one (`true`).
+pub type Joined = (Ticket, bool);
+
 impl Ticket {
     /// The ticket as the concert's policy shows it: its on-sale time, the places left, and
     /// SOLD_OUT for anyone not admitted once nothing is left to sell.
@@ -218,10 +221,10 @@ pub struct QueueSize {
 }
 
 /// The queue backend. Every call that can move the line takes the concert's `Admission` (its
-/// live limits and where its sale stands), which the caller reads from `controls`.
+/// live limits and where its sale stands at the call's time, `adm.now`), which the caller reads
+/// from `controls`.
 #[async_trait]
 pub trait Queue: Send + Sync {
-    /// The concert a token is for (its signature checked).
     /// Checks a token's signature (401 `QUEUE_TOKEN_INVALID`) once per call: the calls below
     /// take what it names.
     fn verify<'a>(&self, token: &'a str) -> Result<token::Verified<'a>> {
@@ -231,34 +234,17 @@ pub trait Queue: Send + Sync {
     fn codec(&self) -> &token::TokenCodec;
     /// The user's live ticket for the concert (`false`), or a new one (`true`): at the back of
     /// the line, or in the pre-queue before the on-sale time.
-    async fn join(
-        &self,
-        user_id: Uuid,
-        concert_id: Uuid,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<(Ticket, bool)>;
+    async fn join(&self, user: Uuid, concert: Uuid, adm: &Admission) -> Result<Joined>;
     /// The ticket now; also its heartbeat. `QUEUE_TOKEN_EXPIRED` once it is gone.
-    async fn poll(&self, t: token::Verified<'_>, now: Millis, adm: &Admission) -> Result<Ticket>;
+    async fn poll(&self, t: token::Verified<'_>, adm: &Admission) -> Result<Ticket>;
     /// Who the ticket belongs to and whether it is ACTIVE, without a heartbeat.
-    async fn gate(
-        &self,
-        t: token::Verified<'_>,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<GateTicket>;
+    async fn gate(&self, t: token::Verified<'_>, adm: &Admission) -> Result<GateTicket>;
     /// Gives the place up; the next waiter moves up at once.
-    async fn leave(&self, t: token::Verified<'_>, now: Millis, adm: &Admission) -> Result<()>;
+    async fn leave(&self, t: token::Verified<'_>, adm: &Admission) -> Result<()>;
     /// The user paid: their ticket for the concert expires and the next waiter is admitted.
-    async fn finish(
-        &self,
-        user_id: Uuid,
-        concert_id: Uuid,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<()>;
+    async fn finish(&self, user_id: Uuid, concert_id: Uuid, adm: &Admission) -> Result<()>;
     /// Draws the pre-queue when due, expires what is due and admits into free slots.
-    async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()>;
+    async fn tick(&self, concert_id: Uuid, adm: &Admission) -> Result<()>;
     /// Concerts with a line.
     async fn concerts(&self) -> Result<Vec<Uuid>>;
     /// The pre-queue's drawn order (`true`), or its tickets in join order before the draw.

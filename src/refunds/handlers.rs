@@ -37,7 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("reservationId" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     security(("apiKey" = [])),
     responses((status = 200, body = ReservationView, description = "REFUNDED, with refund {amount, fee}"),
-              (status = 401),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's"),
               (status = 409, description = "RESERVATION_NOT_CONFIRMED, REFUND_CLOSED or ALREADY_CHECKED_IN \
                   (a ticket of it was let in at a gate)"),
@@ -107,7 +106,7 @@ pub struct RefundQuote {
     description = "What `POST` on this path would give back now, under the same rules, so a fan sees the fee \
         before confirming. A quote, not a promise: a tier boundary may pass in between.",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = RefundQuote), (status = 401),
+    responses((status = 200, body = RefundQuote),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's"),
               (status = 409, description = "RESERVATION_NOT_CONFIRMED, REFUND_CLOSED or ALREADY_CHECKED_IN \
                   (a ticket of it was let in at a gate)"),

@@ -39,7 +39,6 @@ const PICKS: usize = 3;
     params(("X-Queue-Token" = String, Header)), security(("apiKey" = [])),
     responses((status = 201, body = ReservationView, description = "held"),
               (status = 200, body = ReservationView, description = "the fan's same live hold, sent again"),
-              (status = 401), (status = 403),
               (status = 404, description = "SCHEDULE_NOT_FOUND or SEAT_NOT_FOUND"),
               (status = 409, description = "SEAT_UNAVAILABLE (a place is taken, or fewer than quantity are free), HOLD_LIMIT_REACHED or TICKET_LIMIT_REACHED"),
               (status = 410, description = "QUEUE_TOKEN_EXPIRED"),
@@ -152,7 +151,7 @@ async fn hold_places(
 
 #[utoipa::path(get, path = "/reservations", tag = "reservations", params(PageQuery),
     description = "The user's own reservations, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<ReservationView>), (status = 401), (status = 422)))]
+    responses((status = 200, body = Page<ReservationView>), (status = 422)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -173,7 +172,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/reservations/{reservationId}", tag = "reservations",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = ReservationView), (status = 401), (status = 422),
+    responses((status = 200, body = ReservationView), (status = 422),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's")))]
 pub async fn detail(
     State(state): State<AppState>,
@@ -188,7 +187,7 @@ pub async fn detail(
 #[utoipa::path(delete, path = "/reservations/{reservationId}", tag = "reservations",
     description = "Cancels a live hold; every place of it is AVAILABLE at once.",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = ReservationView), (status = 401), (status = 404),
+    responses((status = 200, body = ReservationView), (status = 404),
               (status = 409, description = "RESERVATION_NOT_HELD"), (status = 422)))]
 pub async fn cancel(
     State(state): State<AppState>,

@@ -7,17 +7,17 @@ pub mod sweeper;
 pub mod taken;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::catalogue::plan::Layout;
 use crate::clock::{self, Millis};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::money::Money;
 use crate::page::{Page, PageRequest};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReservationStatus {
     Held,
@@ -28,24 +28,7 @@ pub enum ReservationStatus {
     Refunded,
 }
 
-impl TryFrom<String> for ReservationStatus {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        Ok(match s.as_str() {
-            "HELD" => Self::Held,
-            "CONFIRMED" => Self::Confirmed,
-            "CANCELLED" => Self::Cancelled,
-            "EXPIRED" => Self::Expired,
-            "REFUNDED" => Self::Refunded,
-            other => {
-                return Err(Error::internal(format!(
-                    "unknown reservation status {other}"
-                )));
-            }
-        })
-    }
-}
+crate::store::text_enum!(ReservationStatus);
 
 /// A reservation as stored: an order of one or more places of one schedule, held until
 /// `held_until`, then confirmed (paid), cancelled or expired. `numbers` are its places.

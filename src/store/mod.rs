@@ -24,6 +24,24 @@ use crate::waitlist::WaitlistStore;
 use crate::wallet::WalletStore;
 use crate::webhooks::WebhookStore;
 
+/// `TryFrom<String>` for enums kept in a TEXT column by the names the API gives them (serde's),
+/// read with `#[sqlx(try_from = "String")]`: a column and an answer spell a value the same way.
+macro_rules! text_enum {
+    ($($t:ty),+) => {$(
+        impl TryFrom<String> for $t {
+            type Error = $crate::error::Error;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                use serde::de::{IntoDeserializer, value::Error};
+                serde::Deserialize::deserialize(s.into_deserializer()).map_err(|e: Error| {
+                    $crate::error::Error::internal(format!(concat!(stringify!($t), " in the database: {}"), e))
+                })
+            }
+        }
+    )+};
+}
+pub(crate) use text_enum;
+
 /// Service-level state: health, shared secrets, the embedded queue's shutdown snapshot, the
 /// forgetting of old idempotency keys.
 #[async_trait]
@@ -78,5 +96,34 @@ pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>> {
         Err(Error::Startup(format!(
             "ENCORE_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::reservations::ReservationStatus;
+    use crate::wallet::TransactionKind;
+
+    #[test]
+    fn a_text_column_reads_as_the_name_the_api_gives() {
+        for s in [
+            ReservationStatus::Held,
+            ReservationStatus::Confirmed,
+            ReservationStatus::Refunded,
+        ] {
+            let text = serde_json::to_value(s)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(ReservationStatus::try_from(text).unwrap(), s);
+        }
+        assert_eq!(
+            TransactionKind::try_from("REFUND".to_owned()).unwrap(),
+            TransactionKind::Refund
+        );
+        let err = ReservationStatus::try_from("held".to_owned()).unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(err.log_detail().contains("ReservationStatus"), "{err:?}");
     }
 }

@@ -36,7 +36,7 @@ pub struct CheckedIn {
         every later one 409 ALREADY_CHECKED_IN (the detail says when), however many gates scan at once. \
         Needs Authorization: Bearer <ENCORE_STAFF_TOKEN or the admin token>.",
     security(("staffToken" = []), ("adminToken" = [])),
-    responses((status = 200, body = CheckedIn), (status = 401), (status = 403),
+    responses((status = 200, body = CheckedIn),
               (status = 409, description = "ALREADY_CHECKED_IN or TICKET_VOID (refunded or not confirmed)"),
               (status = 422, description = "TICKET_INVALID (bad signature or form) or VALIDATION_FAILED")))]
 pub async fn check_in(

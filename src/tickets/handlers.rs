@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         {\"tid\" (ticket id), \"sid\" (schedule id), \"seat\" (label, or the section for a standing place), \
         \"name\" (the holder's)}. Check it offline with the key at GET /tickets/key.",
     params(("reservationId" = Uuid, Path)), security(("apiKey" = [])),
-    responses((status = 200, body = Items<Ticket>), (status = 401), (status = 422),
+    responses((status = 200, body = Items<Ticket>), (status = 422),
               (status = 404, description = "RESERVATION_NOT_FOUND, also for another user's"),
               (status = 409, description = "RESERVATION_NOT_CONFIRMED")))]
 pub async fn tickets(
@@ -59,7 +59,7 @@ pub async fn key(State(state): State<AppState>) -> JsonOut<Jwk> {
     description = "The ticket's code drawn as a QR code (SVG), for its owner.",
     params(("ticketId" = String, Path, description = "{reservationId}.{place number}")),
     security(("apiKey" = [])),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 401),
+    responses((status = 200, content_type = "image/svg+xml", body = String),
               (status = 404, description = "TICKET_NOT_FOUND, also for another user's"),
               (status = 409, description = "RESERVATION_NOT_CONFIRMED")))]
 pub async fn qr(

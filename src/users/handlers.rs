@@ -10,10 +10,11 @@ use uuid::Uuid;
 use super::User;
 use crate::app::AppState;
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::auth::{AuthUserRecord, new_api_key};
 use crate::http::extract::Json;
 use crate::http::limits::ClientAddr;
+use crate::http::text;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,12 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1 to 100 characters, not blank, without control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = text::name)]
     pub name: String,
 }
 
@@ -43,17 +39,6 @@ pub struct CreatedUser {
     pub api_key: String,
 }
 
-/// A display name: 1 to 100 characters, not blank.
-pub fn parse_name(name: &str) -> Result<String> {
-    let n = name.chars().count();
-    if n == 0 || n > 100 || name.trim().is_empty() || name.chars().any(char::is_control) {
-        return Err(Error::validation(
-            "name must be 1 to 100 characters, not blank, without control characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = CreatedUser), (status = 415), (status = 422),
               (status = 429, description = "RATE_LIMITED: too many sign-ups from this address")))]
@@ -62,7 +47,7 @@ pub async fn create_user(
     client: ClientAddr,
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, JsonOut<CreatedUser>)> {
-    let name = parse_name(&body.name)?;
+    let name = text::check("name", &body.name, text::NAME_MAX)?;
     state.limits.signup(client)?;
     let (api_key, hash) = new_api_key();
     let user = User {
@@ -83,20 +68,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("apiKey" = [])),
-    responses((status = 200, body = User), (status = 401)))]
+    responses((status = 200, body = User)))]
 pub async fn me(user: AuthUserRecord) -> JsonOut<User> {
     JsonOut(user.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_one_to_hundred_chars() {
-        assert!(parse_name("").is_err());
-        assert!(parse_name("   ").is_err());
-        assert!(parse_name(&"가".repeat(100)).is_ok());
-        assert!(parse_name(&"a".repeat(101)).is_err());
-    }
 }

@@ -42,7 +42,7 @@ pub struct NewEntry {
         ENCORE_HOLD_TTL; an unpaid offer lapses and passes on. The fan's live entry for the \
         schedule is answered unchanged (200).",
     responses((status = 201, body = EntryView), (status = 200, body = EntryView),
-              (status = 401), (status = 404, description = "SCHEDULE_NOT_FOUND"),
+              (status = 404, description = "SCHEDULE_NOT_FOUND"),
               (status = 409, description = "WAITLIST_CLOSED: the schedule has free places, or is cancelled"),
               (status = 422, description = "VALIDATION_FAILED: quantity outside 1..4 or an unknown grade")))]
 pub async fn join(
@@ -113,7 +113,8 @@ pub struct OpenDate {
         already waiting), so a fan who meets a sold-out concert without an ACTIVE queue ticket \
         can join one. No auth; dates with free places are not listed (they are found through \
         the queue).",
-    responses((status = 200, body = Items<OpenDate>), (status = 404, description = "CONCERT_NOT_FOUND"),
+    responses((status = 200, body = Items<OpenDate>),
+              (status = 404, description = "CONCERT_NOT_FOUND"),
               (status = 422)))]
 pub async fn open_dates(
     State(state): State<AppState>,
@@ -137,7 +138,7 @@ pub async fn open_dates(
 
 #[utoipa::path(get, path = "/waitlist", tag = "waitlist", security(("apiKey" = [])),
     description = "The fan's own waiting-list entries, newest first.",
-    responses((status = 200, body = Items<EntryView>), (status = 401)))]
+    responses((status = 200, body = Items<EntryView>)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -152,7 +153,7 @@ pub async fn list(
 #[utoipa::path(delete, path = "/waitlist/{entryId}", tag = "waitlist",
     params(("entryId" = Uuid, Path)), security(("apiKey" = [])),
     description = "Leaves the waiting list; an unpaid offer is cancelled and its places pass on.",
-    responses((status = 200, body = EntryView), (status = 401), (status = 422),
+    responses((status = 200, body = EntryView), (status = 422),
               (status = 404, description = "WAITLIST_ENTRY_NOT_FOUND (also another fan's, or one already ended)")))]
 pub async fn leave(
     State(state): State<AppState>,

@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(get, path = "/wallet", tag = "wallet", security(("apiKey" = [])),
-    responses((status = 200, body = Wallet), (status = 401)))]
+    responses((status = 200, body = Wallet)))]
 pub async fn wallet(State(state): State<AppState>, user: AuthUser) -> Result<JsonOut<Wallet>> {
     Ok(JsonOut(state.store.wallet(user.0).await?))
 }
@@ -42,7 +42,7 @@ pub struct NewCharge {
     description = "Tops the wallet up. With an Idempotency-Key, a repeat with the same body returns the first answer \
                    and charges nothing again; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.",
     params(("Idempotency-Key" = Option<String>, Header)), security(("apiKey" = [])),
-    responses((status = 200, body = ChargeReceipt), (status = 401),
+    responses((status = 200, body = ChargeReceipt),
               (status = 422, description = "VALIDATION_FAILED, BALANCE_LIMIT or IDEMPOTENCY_KEY_REUSED")))]
 pub async fn charge(
     State(state): State<AppState>,
@@ -66,7 +66,7 @@ pub async fn charge(
 
 #[utoipa::path(get, path = "/wallet/transactions", tag = "wallet", params(PageQuery),
     description = "The ledger, newest first.", security(("apiKey" = [])),
-    responses((status = 200, body = Page<Transaction>), (status = 401), (status = 422)))]
+    responses((status = 200, body = Page<Transaction>), (status = 422)))]
 pub async fn transactions(
     State(state): State<AppState>,
     user: AuthUser,

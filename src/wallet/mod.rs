@@ -3,12 +3,12 @@
 pub mod handlers;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::clock::{self, Millis};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::idempotency::{IdemKey, Replayable};
 use crate::money::Money;
 use crate::page::{Page, PageRequest};
@@ -23,7 +23,7 @@ pub struct Wallet {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TransactionKind {
     Charge,
@@ -32,18 +32,7 @@ pub enum TransactionKind {
     Refund,
 }
 
-impl TryFrom<String> for TransactionKind {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        match s.as_str() {
-            "CHARGE" => Ok(Self::Charge),
-            "PAYMENT" => Ok(Self::Payment),
-            "REFUND" => Ok(Self::Refund),
-            other => Err(Error::internal(format!("unknown transaction kind {other}"))),
-        }
-    }
-}
+crate::store::text_enum!(TransactionKind);
 
 /// One ledger line: `amount` is positive for a CHARGE or a REFUND, negative for a PAYMENT.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

@@ -140,7 +140,6 @@ impl From<Delivery> for DeliveryView {
         answer delivers it; otherwise it is tried again after 5 s, 10 s, 20 s, … (doubling), the last \
         time 24 hours after the event. Redirects are not followed.",
     responses((status = 201, body = WebhookView, description = "With the secret, shown only here"),
-              (status = 401), (status = 403),
               (status = 422, description = "VALIDATION_FAILED: a URL that is not http(s), names a private or \
                   loopback address, or an unknown, repeated or missing event type; more than 50 endpoints")))]
 pub async fn create(
@@ -185,7 +184,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/admin/webhooks", tag = "admin", security(("adminToken" = [])),
     description = "Every endpoint, newest first (without secrets).",
-    responses((status = 200, body = Items<WebhookView>), (status = 401), (status = 403)))]
+    responses((status = 200, body = Items<WebhookView>)))]
 pub async fn list(State(state): State<AppState>, _: Admin) -> Result<JsonOut<Items<WebhookView>>> {
     let items = state
         .store
@@ -200,8 +199,7 @@ pub async fn list(State(state): State<AppState>, _: Admin) -> Result<JsonOut<Ite
 #[utoipa::path(delete, path = "/admin/webhooks/{webhookId}", tag = "admin",
     security(("adminToken" = [])), params(("webhookId" = Uuid, Path)),
     description = "Removes the endpoint and its deliveries; nothing more is sent to it.",
-    responses((status = 204), (status = 401), (status = 403),
-              (status = 404, description = "WEBHOOK_NOT_FOUND"), (status = 422)))]
+    responses((status = 204), (status = 404, description = "WEBHOOK_NOT_FOUND"), (status = 422)))]
 pub async fn delete(
     State(state): State<AppState>,
     _: Admin,
@@ -218,7 +216,7 @@ pub async fn delete(
     security(("adminToken" = [])), params(("webhookId" = Uuid, Path), PageQuery),
     description = "The endpoint's delivery log, newest event first: each event's status, attempts, last \
         answer or error, next attempt and body.",
-    responses((status = 200, body = Page<DeliveryView>), (status = 401), (status = 403),
+    responses((status = 200, body = Page<DeliveryView>),
               (status = 404, description = "WEBHOOK_NOT_FOUND"), (status = 422)))]
 pub async fn deliveries(
     State(state): State<AppState>,

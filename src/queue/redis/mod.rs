@@ -22,7 +22,7 @@ use super::controls::{Admission, Sale};
 use super::notify::Notifier;
 use super::rate::AdmissionRate;
 use super::token::{TicketId, TokenCodec, Verified};
-use super::{GateTicket, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
+use super::{GateTicket, Joined, Queue, QueueConfig, QueueSize, Standing, Ticket, draw};
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
 use link::{Conn, Link};
@@ -261,29 +261,15 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// Runs a script for one concert with the common arguments and `extra` after them.
+    /// Runs a script for one concert with the common arguments (the time is `adm.now`) and
+    /// `extra` after them, on `conn`: the shared connection with [`TIMEOUT`], or one of its
+    /// own with a longer `budget`.
     async fn run<T: redis::FromRedisValue>(
-        &self,
-        script: &Script,
-        names: &KeyNames,
-        now: Millis,
-        adm: &Admission,
-        extra: &[String],
-    ) -> Result<T> {
-        let mut conn = self.conn.clone();
-        self.run_on(&mut conn, TIMEOUT, script, names, now, adm, extra)
-            .await
-    }
-
-    /// As `run`, on the connection given and with its own time budget.
-    #[allow(clippy::too_many_arguments)] // the script's common arguments, and where and how long
-    async fn run_on<T: redis::FromRedisValue>(
         &self,
         conn: &mut impl redis::aio::ConnectionLike,
         budget: Duration,
         script: &Script,
         names: &KeyNames,
-        now: Millis,
         adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
@@ -291,7 +277,7 @@ impl Ctx {
         for k in &names.keys {
             inv.key(k);
         }
-        inv.arg(now)
+        inv.arg(adm.now)
             .arg(adm.limit)
             .arg(self.config.active_ttl)
             .arg(self.config.idle_timeout)
@@ -395,7 +381,6 @@ fn answer(code: Value, field: Value, rate: AdmissionRate) -> Result<Answer> {
 /// view), and where its part of the answer goes.
 struct Pending {
     args: [String; 3],
-    now: Millis,
     adm: Admission,
     reply: oneshot::Sender<Result<Answer>>,
 }
@@ -422,16 +407,25 @@ async fn batcher(
                 Err(_) => break,
             }
         }
-        let now = batch.iter().map(|r| r.now).max().unwrap_or_else(clock::now);
-        // The latest call's limits stand for the batch: all of one concert, moments apart.
-        let adm = batch[batch.len() - 1].adm;
+        // The latest call's limits, at the latest call's time, stand for the batch: all of one
+        // concert, moments apart.
+        let now = batch
+            .iter()
+            .map(|r| r.adm.now)
+            .max()
+            .unwrap_or_else(clock::now);
+        let adm = Admission {
+            now,
+            ..batch[batch.len() - 1].adm
+        };
         let per_call = if joins { 3 } else { 2 };
         let mut extra = Vec::with_capacity(batch.len() * per_call);
         for r in &mut batch {
             extra.extend(std::mem::take(&mut r.args).into_iter().take(per_call));
         }
+        let mut conn = ctx.conn.clone();
         match ctx
-            .run::<Vec<Value>>(&script, &names, now, &adm, &extra)
+            .run::<Vec<Value>>(&mut conn, TIMEOUT, &script, &names, &adm, &extra)
             .await
         {
             Ok(mut rows) if rows.len() == batch.len() * 2 + 4 => {
@@ -593,24 +587,26 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Runs a script for a concert on the shared connection, its pre-queue drawn first if due.
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
         concert: Uuid,
-        now: Millis,
         adm: &Admission,
         extra: &[String],
     ) -> Result<T> {
-        self.ready(concert, now, adm).await?;
+        self.ready(concert, adm).await?;
+        let mut conn = self.ctx.conn.clone();
+        let names = &self.concert(concert).names;
         self.ctx
-            .run(script, &self.concert(concert).names, now, adm, extra)
+            .run(&mut conn, TIMEOUT, script, names, adm, extra)
             .await
     }
 
     /// Makes sure the pre-queue is drawn once the on-sale time has come, before any call moves
     /// the line: whichever instance gets there first draws, in one script, and every other
     /// call of every instance finds it done.
-    async fn ready(&self, concert: Uuid, now: Millis, adm: &Admission) -> Result<()> {
+    async fn ready(&self, concert: Uuid, adm: &Admission) -> Result<()> {
         let Sale::Draw(seed) = adm.sale else {
             return Ok(());
         };
@@ -633,12 +629,11 @@ impl RedisQueue {
             let args = self.tie_scores(&mut conn, &state.names, &seed).await?;
             let drawn: i64 = self
                 .ctx
-                .run_on(
+                .run(
                     &mut conn,
                     DRAW_TIMEOUT,
                     &self.scripts.draw,
                     &state.names,
-                    now,
                     adm,
                     &args,
                 )
@@ -728,12 +723,11 @@ impl RedisQueue {
     async fn view(
         &self,
         t: Verified<'_>,
-        now: Millis,
         adm: &Admission,
         gate: bool,
     ) -> Result<(Uuid, TicketId, Answer)> {
-        let (concert, id) = (t.concert, t.id);
-        self.ready(concert, now, adm).await?;
+        let (concert, id, now) = (t.concert, t.id, adm.now);
+        self.ready(concert, adm).await?;
         let state = self.concert(concert);
         let kind = match gate {
             true => "g",
@@ -741,29 +735,19 @@ impl RedisQueue {
             false => "p",
         };
         let args = [format!("{id:032x}"), kind.to_owned(), String::new()];
-        let a = batched(&state.views, args, now, *adm).await?;
+        let a = batched(&state.views, args, *adm).await?;
         Ok((concert, id, a))
     }
 }
 
 /// Queues one call for a concert's batcher and waits for its answer. One deadline covers the
 /// wait in the queue and the answer: a Redis outage answers 503 quickly instead of piling calls up.
-async fn batched(
-    tx: &mpsc::Sender<Pending>,
-    args: [String; 3],
-    now: Millis,
-    adm: Admission,
-) -> Result<Answer> {
+async fn batched(tx: &mpsc::Sender<Pending>, args: [String; 3], adm: Admission) -> Result<Answer> {
     let (reply, answer) = oneshot::channel();
     tokio::time::timeout(TIMEOUT * 2, async move {
-        tx.send(Pending {
-            args,
-            now,
-            adm,
-            reply,
-        })
-        .await
-        .map_err(unavailable)?;
+        tx.send(Pending { args, adm, reply })
+            .await
+            .map_err(unavailable)?;
         answer.await.map_err(unavailable)?
     })
     .await
@@ -834,23 +818,18 @@ impl Queue for RedisQueue {
         &self.codec
     }
 
-    async fn join(
-        &self,
-        user_id: Uuid,
-        concert_id: Uuid,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<(Ticket, bool)> {
-        self.ready(concert_id, now, adm).await?;
+    async fn join(&self, user: Uuid, concert: Uuid, adm: &Admission) -> Result<Joined> {
+        let now = adm.now;
+        self.ready(concert, adm).await?;
         let id = TokenCodec::new_id();
-        let state = self.concert(concert_id);
+        let state = self.concert(concert);
         // Before the on-sale time the ticket goes into the pre-queue under its draw key.
         let key = match adm.sale {
             Sale::Before(seed) => draw::key(&seed, id).to_string(),
             Sale::Draw(_) | Sale::Open => String::new(),
         };
-        let args = [user_id.to_string(), format!("{id:032x}"), key];
-        let a = batched(&state.joins, args, now, *adm).await?;
+        let args = [user.to_string(), format!("{id:032x}"), key];
+        let a = batched(&state.joins, args, *adm).await?;
         // A user already in line gets their ticket back; otherwise the new one went in.
         let (id, created) = match a.existing_ticket()? {
             None => (id, true),
@@ -865,7 +844,7 @@ impl Queue for RedisQueue {
                 .arg(self.registry())
                 .arg("GT")
                 .arg(now)
-                .arg(concert_id.to_string())
+                .arg(concert.to_string())
                 .query_async(&mut conn)
                 .await;
             if added.is_ok() {
@@ -873,13 +852,14 @@ impl Queue for RedisQueue {
             }
         }
         let standing = a.standing()?;
-        let token = self.codec.encode(concert_id, id);
-        Ok((standing.into_ticket(token, concert_id, id), created))
+        let token = self.codec.encode(concert, id);
+        Ok((standing.into_ticket(token, concert, id), created))
     }
 
     /// Once the concert is sold out, a poll is answered from this instance's copy of the ACTIVE
     /// tickets: the crowd learns SOLD_OUT at the speed of this instance, not of one Redis.
-    async fn poll(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<Ticket> {
+    async fn poll(&self, t: Verified<'_>, adm: &Admission) -> Result<Ticket> {
+        let now = adm.now;
         if adm.sold_out {
             let active = self.active_copy(&self.concert(t.concert), now).await?;
             let standing = match active.get(&t.id) {
@@ -888,12 +868,12 @@ impl Queue for RedisQueue {
             };
             return Ok(standing.into_ticket(t.token.to_owned(), t.concert, t.id));
         }
-        let (concert, id, a) = self.view(t, now, adm, false).await?;
+        let (concert, id, a) = self.view(t, adm, false).await?;
         Ok(a.standing()?.into_ticket(t.token.to_owned(), concert, id))
     }
 
-    async fn gate(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<GateTicket> {
-        let (concert, _, a) = self.view(t, now, adm, true).await?;
+    async fn gate(&self, t: Verified<'_>, adm: &Admission) -> Result<GateTicket> {
+        let (concert, _, a) = self.view(t, adm, true).await?;
         if a.code == 0 {
             return Err(Error::QueueTokenExpired);
         }
@@ -904,16 +884,10 @@ impl Queue for RedisQueue {
         })
     }
 
-    async fn leave(&self, t: Verified<'_>, now: Millis, adm: &Admission) -> Result<()> {
+    async fn leave(&self, t: Verified<'_>, adm: &Admission) -> Result<()> {
         let (concert, id) = (t.concert, t.id);
         let gone: i64 = self
-            .run(
-                &self.scripts.leave,
-                concert,
-                now,
-                adm,
-                &[format!("{id:032x}")],
-            )
+            .run(&self.scripts.leave, concert, adm, &[format!("{id:032x}")])
             .await?;
         if gone == 1 {
             Ok(())
@@ -922,18 +896,11 @@ impl Queue for RedisQueue {
         }
     }
 
-    async fn finish(
-        &self,
-        user_id: Uuid,
-        concert_id: Uuid,
-        now: Millis,
-        adm: &Admission,
-    ) -> Result<()> {
+    async fn finish(&self, user_id: Uuid, concert_id: Uuid, adm: &Admission) -> Result<()> {
         let _: i64 = self
             .run(
                 &self.scripts.finish,
                 concert_id,
-                now,
                 adm,
                 &[user_id.to_string()],
             )
@@ -943,15 +910,16 @@ impl Queue for RedisQueue {
 
     /// Maintains one line without taking a place in this instance's per-concert state (every
     /// instance ticks every line); an empty line may leave the registry.
-    async fn tick(&self, concert_id: Uuid, now: Millis, adm: &Admission) -> Result<()> {
-        self.ready(concert_id, now, adm).await?;
+    async fn tick(&self, concert_id: Uuid, adm: &Admission) -> Result<()> {
+        self.ready(concert_id, adm).await?;
         let names = self.names_of(concert_id);
+        let mut conn = self.ctx.conn.clone();
         let state: i64 = self
             .ctx
-            .run(&self.scripts.maintain, &names, now, adm, &[])
+            .run(&mut conn, TIMEOUT, &self.scripts.maintain, &names, adm, &[])
             .await?;
         if state == 2 {
-            self.forget_if_stale(concert_id, now).await?;
+            self.forget_if_stale(concert_id, adm.now).await?;
         }
         Ok(())
     }
@@ -1058,22 +1026,23 @@ mod tests {
         let concert = Uuid::now_v7();
         let now = clock::now();
         let seed = [5; 32];
-        let sale = |sale| Admission {
+        let sale = |sale, now| Admission {
+            now,
             limit: 0,
             per_minute: None,
             sale,
             sold_out: false,
         };
-        let (before, after) = (sale(Sale::Before(seed)), sale(Sale::Draw(seed)));
+        let (before, after) = (sale(Sale::Before(seed), now), sale(Sale::Draw(seed), now));
         let mut tickets = Vec::new();
         for _ in 0..1_203 {
-            let (t, _) = q.join(Uuid::now_v7(), concert, now, &before).await.unwrap();
+            let (t, _) = q.join(Uuid::now_v7(), concert, &before).await.unwrap();
             assert_eq!(t.status, super::super::TicketStatus::PreQueue);
             tickets.push(t);
         }
         let id = |t: &Ticket| TicketId::from_str_radix(&t.ticket_id, 16).unwrap();
         let left = tickets.remove(600);
-        q.leave(q.verify(&left.token).unwrap(), now, &before)
+        q.leave(q.verify(&left.token).unwrap(), &before)
             .await
             .unwrap();
         // Two tickets whose ids sort one way and whose HMACs the other share a key: Redis alone
@@ -1094,12 +1063,11 @@ mod tests {
         let draw_untied = || async {
             let mut own = q.ctx.own_connection(DRAW_TIMEOUT).await.unwrap();
             q.ctx
-                .run_on::<i64>(
+                .run::<i64>(
                     &mut own,
                     DRAW_TIMEOUT,
                     &q.scripts.draw,
                     &state.names,
-                    now,
                     &after,
                     &["0".to_owned()],
                 )
@@ -1108,10 +1076,10 @@ mod tests {
         };
         // A draw whose caller read fewer tied keys than there are is refused, to be retried.
         assert_eq!(draw_untied().await, -1);
-        let (late, _) = q.join(Uuid::now_v7(), concert, now, &before).await.unwrap();
+        let (late, _) = q.join(Uuid::now_v7(), concert, &before).await.unwrap();
         tickets.push(late);
-        q.ready(concert, now, &after).await.unwrap();
-        let (after_draw, _) = q.join(Uuid::now_v7(), concert, now, &after).await.unwrap();
+        q.ready(concert, &after).await.unwrap();
+        let (after_draw, _) = q.join(Uuid::now_v7(), concert, &after).await.unwrap();
         assert_eq!(after_draw.position, Some(tickets.len() as u64 + 1));
 
         let mut want: Vec<TicketId> = tickets.iter().map(id).collect();
@@ -1144,7 +1112,9 @@ mod tests {
         // Every drawn ticket has a heartbeat (the draw's), and none is dropped as idle.
         let seen: i64 = conn.zcard(&state.names.keys[2]).await.unwrap();
         assert_eq!(seen as usize, want.len() + 1);
-        q.tick(concert, now + 1, &after).await.unwrap();
+        q.tick(concert, &sale(Sale::Draw(seed), now + 1))
+            .await
+            .unwrap();
         let waiting: i64 = conn.zcard(&state.names.keys[0]).await.unwrap();
         assert_eq!(waiting as usize, want.len() + 1);
         let pre: i64 = conn.zcard(&state.names.keys[6]).await.unwrap();
@@ -1152,7 +1122,9 @@ mod tests {
         // Once only.
         assert_eq!(draw_untied().await, 0);
         // Idle once the draw is `idle` ago: the drawn who never polled go.
-        q.tick(concert, now + 600_001, &after).await.unwrap();
+        q.tick(concert, &sale(Sale::Draw(seed), now + 600_001))
+            .await
+            .unwrap();
         let waiting: i64 = conn.zcard(&state.names.keys[0]).await.unwrap();
         assert!(waiting < want.len() as i64, "{waiting} still waiting");
         let _: () = redis::cmd("DEL")

@@ -8,14 +8,15 @@ pub(crate) mod payments;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Postgres};
+use sqlx::{Connection, PgConnection, Postgres};
 
 use self::batches::Batches;
 use self::holds::HoldOutcome;
-use super::sql::{SqlStore, Step};
+use super::sql::{Keyed, SqlStore, Step};
 use crate::error::{Error, Result};
-use crate::idempotency::{IdemKey, Replayable};
+use crate::idempotency::Replayable;
 use crate::reservations::{Hold, HoldRequest, ReservationStore};
 
 super::sql::impl_all_stores!(Postgres);
@@ -47,29 +48,14 @@ impl SqlStore<Postgres> {
         }
     }
 
-    /// A wallet charge: one transaction.
-    pub(crate) async fn charge_wallet(
-        &self,
-        user_id: uuid::Uuid,
-        amount: crate::money::Money,
-        now: i64,
-        idem: Option<&IdemKey>,
-    ) -> Result<Replayable<crate::wallet::ChargeReceipt>> {
+    /// A write with an idempotency key as one transaction: `steps`, then the commit of what they
+    /// did or, refused, a rollback and the key's record of the refusal alone.
+    pub(crate) async fn write_steps<T, F>(&self, w: Keyed<'_>, steps: F) -> Result<Replayable<T>>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<Step<T>>>,
+    {
         let mut tx = self.write.begin().await?;
-        let step = Self::charge_steps(&mut tx, user_id, amount, now, idem).await?;
-        self.finish_step(tx, user_id, idem, step, now).await
-    }
-
-    /// Ends the transaction of a write with an idempotency key where its statements left it.
-    pub(crate) async fn finish_step<T>(
-        &self,
-        tx: sqlx::Transaction<'_, Postgres>,
-        user_id: uuid::Uuid,
-        idem: Option<&IdemKey>,
-        step: Step<T>,
-        now: i64,
-    ) -> Result<Replayable<T>> {
-        match step {
+        match steps(&mut tx).await? {
             Step::Done(value) => {
                 tx.commit().await?;
                 Ok(Replayable::Fresh(value))
@@ -80,7 +66,7 @@ impl SqlStore<Postgres> {
             }
             Step::Refused(err) => {
                 tx.rollback().await?;
-                self.idem_fail(user_id, idem, err, now).await
+                self.idem_fail(w.user_id, w.idem, err, w.now).await
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::idempotency::{IdemKey, Replayable, Stored};
 use crate::money::Money;
 use crate::payments::{Paid, Payment};
 use crate::reservations::{Reservation, ReservationStatus};
-use crate::store::sql::{CONFIRM_HOLD, RESERVATION_COLS, SqlStore};
+use crate::store::sql::{CONFIRM_HOLD, Keyed, RESERVATION_COLS, SqlStore};
 
 /// What `encore_pay` writes where the balance after the debit goes in the key's stored answer.
 const BALANCE_MARK: Money = Money(i64::MIN);
@@ -39,10 +39,16 @@ impl SqlStore<Postgres> {
             // No such reservation of this fan: the transaction answers that (or replays the
             // key's first answer), as it does on SQLite: one transaction of the payment's
             // steps (`pay_steps`).
-            let mut tx = self.write.begin().await?;
             let now = now.max(clock::now());
-            let step = Self::pay_steps(&mut tx, user_id, reservation_id, now, idem, None).await?;
-            return self.finish_step(tx, user_id, idem, step, now).await;
+            let key = idem.cloned();
+            let w = Keyed { user_id, now, idem };
+            return self
+                .write_steps(w, move |tx| {
+                    Box::pin(async move {
+                        Self::pay_steps(tx, user_id, reservation_id, now, key.as_ref(), None).await
+                    })
+                })
+                .await;
         };
         // The time of the payment is when it gets the database, not when it asked.
         let now = now.max(clock::now());

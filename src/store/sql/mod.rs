@@ -224,6 +224,15 @@ pub(crate) enum Step<T> {
     Refused(crate::error::Error),
 }
 
+/// Who makes a write with an idempotency key (a payment, a charge), when, and under which key:
+/// what the backends' `write_steps` need to record a refusal as the key's answer.
+#[derive(Clone, Copy)]
+pub(crate) struct Keyed<'a> {
+    pub user_id: uuid::Uuid,
+    pub now: i64,
+    pub idem: Option<&'a crate::idempotency::IdemKey>,
+}
+
 /// Every store trait for `SqlStore<$db>`.
 macro_rules! impl_all_stores {
     ($db:ty) => {

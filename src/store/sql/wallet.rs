@@ -208,8 +208,15 @@ macro_rules! impl_wallet_store {
                 now: i64,
                 idem: Option<&$crate::idempotency::IdemKey>,
             ) -> $crate::error::Result<$crate::idempotency::Replayable<$crate::wallet::ChargeReceipt>> {
-                // Backend-specific: in a group of writes on SQLite, a transaction on PostgreSQL.
-                self.charge_wallet(user_id, amount, now, idem).await
+                // In a group of writes on SQLite, a transaction on PostgreSQL.
+                let key = idem.cloned();
+                let w = $crate::store::sql::Keyed { user_id, now, idem };
+                self.write_steps(w, move |conn| {
+                    Box::pin(async move {
+                        Self::charge_steps(conn, user_id, amount, now, key.as_ref()).await
+                    })
+                })
+                .await
             }
 
             async fn transactions(

@@ -6,10 +6,11 @@ mod payments;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection};
 
-use super::sql::{RESERVATION_COLS, SqlStore, Step};
+use super::sql::{Keyed, RESERVATION_COLS, SqlStore, Step};
 use crate::error::{Error, Result};
 use crate::idempotency::{IdemKey, Replayable};
 use crate::reservations::{Hold, HoldRequest, Places, Reservation, ReservationStore};
@@ -61,7 +62,6 @@ impl SqlStore<Sqlite> {
         now: i64,
         idem: Option<&IdemKey>,
     ) -> Result<Replayable<crate::payments::Paid>> {
-        let idem = idem.cloned();
         // The reservation's fixed parts from `recent_holds` or a reader, so the writer does not
         // read them.
         let known: Option<Reservation> = match self.recent_holds.get(reservation_id, user_id) {
@@ -76,35 +76,33 @@ impl SqlStore<Sqlite> {
                 .await?
             }
         };
-        self.groups()?
-            .run(move |conn| {
-                Box::pin(async move {
-                    // The time of the payment is when it gets the database, not when it asked: a
-                    // payment that waited for the writer past `heldUntil` must not sell the seat.
-                    let now = now.max(crate::clock::now());
-                    let step =
-                        Self::pay_steps(conn, user_id, reservation_id, now, idem.as_ref(), known)
-                            .await?;
-                    settle(conn, user_id, idem.as_ref(), step, now).await
-                })
+        let key = idem.cloned();
+        let w = Keyed { user_id, now, idem };
+        self.write_steps(w, move |conn| {
+            Box::pin(async move {
+                // The time of the payment is when it gets the database, not when it asked: a
+                // payment that waited for the writer past `heldUntil` must not sell the seat.
+                let now = now.max(crate::clock::now());
+                Self::pay_steps(conn, user_id, reservation_id, now, key.as_ref(), known).await
             })
-            .await?
+        })
+        .await
     }
 
-    /// A wallet charge, in the writer's next group (`group.rs`).
-    pub(crate) async fn charge_wallet(
-        &self,
-        user_id: uuid::Uuid,
-        amount: crate::money::Money,
-        now: i64,
-        idem: Option<&IdemKey>,
-    ) -> Result<Replayable<crate::wallet::ChargeReceipt>> {
-        let idem = idem.cloned();
+    /// A write with an idempotency key in the writer's next group (`group.rs`): `steps` under
+    /// its own savepoint, rolled back if they refuse, leaving the key's record of the refusal.
+    pub(crate) async fn write_steps<T, F>(&self, w: Keyed<'_>, steps: F) -> Result<Replayable<T>>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Step<T>>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let (user_id, now, idem) = (w.user_id, w.now, w.idem.cloned());
         self.groups()?
             .run(move |conn| {
                 Box::pin(async move {
-                    let step =
-                        Self::charge_steps(conn, user_id, amount, now, idem.as_ref()).await?;
+                    let step = steps(conn).await?;
                     settle(conn, user_id, idem.as_ref(), step, now).await
                 })
             })
