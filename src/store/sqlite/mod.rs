@@ -83,7 +83,16 @@ impl SqlStore<Sqlite> {
                 // The time of the payment is when it gets the database, not when it asked: a
                 // payment that waited for the writer past `heldUntil` must not sell the seat.
                 let now = now.max(crate::clock::now());
-                Self::pay_steps(conn, user_id, reservation_id, now, key.as_ref(), known).await
+                match known {
+                    // A hold this instance made: its places are known, one call pays it.
+                    Some(r) if !r.numbers.is_empty() && r.numbers.len() as i64 == r.quantity => {
+                        Self::pay_at_once(conn, r, user_id, now, key.as_ref()).await
+                    }
+                    known => {
+                        Self::pay_steps(conn, user_id, reservation_id, now, key.as_ref(), known)
+                            .await
+                    }
+                }
             })
         })
         .await
@@ -202,23 +211,47 @@ async fn settle<T>(
 /// the PostgreSQL schema. `None`: fewer places are free than the order needs. SQLite's one
 /// writer serialises every hold, so no lock is taken by hand.
 async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<Reservation>> {
-    // Whether the schedule's waiting list waits, and the fan's holds and places, in one read.
-    let (waiting, holds, places): (bool, i64, i64) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM waitlist
-                             WHERE schedule_id = $3 AND status IN ('WAITING', 'OFFERING')),
-                    COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
-                    COALESCE(SUM(CASE WHEN status = 'CONFIRMED'
-                                        OR (status = 'HELD' AND held_until > $4) THEN quantity END), 0)
-               FROM reservations WHERE user_id = $1 AND concert_id = $2",
-        )
-        .bind(r.user_id)
-        .bind(r.concert_id)
-        .bind(r.schedule_id)
-        .bind(r.now)
-        .fetch_one(&mut *conn)
-        .await?;
+    // Whether the schedule's waiting list waits and the fan's holds and places (the first row),
+    // then the free places of the order (one number a row), in one call to the writer.
+    let limits = "SELECT EXISTS (SELECT 1 FROM waitlist
+                                  WHERE schedule_id = $3 AND status IN ('WAITING', 'OFFERING')),
+                         COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
+                         COALESCE(SUM(CASE WHEN status = 'CONFIRMED'
+                                             OR (status = 'HELD' AND held_until > $4) THEN quantity END), 0)
+                    FROM reservations WHERE user_id = $1 AND concert_id = $2";
+    let free =
+        "schedule_id = $3 AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $4))";
+    // `$5`: the seats asked for (a JSON array); `$6` to `$8`: the range and the count.
+    let (pick, seats, (first, last)) = match &r.places {
+        Places::Seats(numbers) => (
+            "AND number IN (SELECT value FROM json_each($5)) ORDER BY number",
+            json(numbers),
+            (0, 0),
+        ),
+        Places::Count { first, last, .. } => (
+            "AND number BETWEEN $6 AND $7 ORDER BY number LIMIT $8",
+            String::new(),
+            (*first, *last),
+        ),
+    };
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+        "{limits}; SELECT number, 0, 0 FROM seats WHERE {free} {pick}"
+    ))
+    .bind(r.user_id)
+    .bind(r.concert_id)
+    .bind(r.schedule_id)
+    .bind(r.now)
+    .bind(seats)
+    .bind(first)
+    .bind(last)
+    .bind(r.places.count())
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some((&(waiting, holds, places), free_places)) = rows.split_first() else {
+        return Err(Error::internal("a hold's limits answered no row"));
+    };
     // While the schedule's waiting list waits, every place that comes free is the list's.
-    if waiting && !r.offer {
+    if waiting != 0 && !r.offer {
         return Err(Error::SeatUnavailable);
     }
     if holds >= i64::from(r.max_holds) {
@@ -227,33 +260,7 @@ async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<
     if places + r.places.count() > i64::from(r.max_places) {
         return Err(Error::TicketLimitReached);
     }
-    let free = "(state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $2))";
-    let picked: Vec<i64> = match &r.places {
-        Places::Seats(numbers) => {
-            sqlx::query_scalar(&format!(
-                "SELECT number FROM seats WHERE schedule_id = $1 AND {free}
-                        AND number IN (SELECT value FROM json_each($3)) ORDER BY number"
-            ))
-            .bind(r.schedule_id)
-            .bind(r.now)
-            .bind(json(numbers))
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Places::Count { first, last, count } => {
-            sqlx::query_scalar(&format!(
-                "SELECT number FROM seats WHERE schedule_id = $1 AND {free}
-                        AND number BETWEEN $3 AND $4 ORDER BY number LIMIT $5"
-            ))
-            .bind(r.schedule_id)
-            .bind(r.now)
-            .bind(first)
-            .bind(last)
-            .bind(count)
-            .fetch_all(&mut *conn)
-            .await?
-        }
-    };
+    let picked: Vec<i64> = free_places.iter().map(|&(n, _, _)| n).collect();
     if (picked.len() as i64) < r.places.count() {
         return Ok(None);
     }
@@ -300,6 +307,7 @@ pub async fn connect(url: &str, readers: u32) -> Result<SqlStore<Sqlite>> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
+
     // One writer: writes wait their turn in the pool instead of failing with SQLITE_BUSY.
     let write = SqlitePoolOptions::new()
         .max_connections(1)
