@@ -4,7 +4,7 @@
 //! (`synchronous=FULL`), so nothing acknowledged is lost.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, Sqlite, SqliteConnection};
@@ -30,7 +30,32 @@ struct Done {
     answer: Box<dyn FnOnce(Result<()>) + Send>,
 }
 
-type Work = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Done> + Send>;
+type Work =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, Opening) -> BoxFuture<'c, Done> + Send>;
+
+/// The statement that opens a write's savepoint (releasing the one of the write before it). A
+/// write sends it before anything else: at the head of its first call ([`Opening::before`]),
+/// which saves a call to the writer, or alone ([`Opening::run`]). A write that never sends it
+/// must write nothing.
+pub struct Opening {
+    sql: &'static str,
+    sent: Arc<AtomicBool>,
+}
+
+impl Opening {
+    /// `sql` with the opening before it, as one string of statements.
+    pub fn before(&self, sql: &str) -> String {
+        self.sent.store(true, Ordering::Relaxed);
+        format!("{}; {sql}", self.sql)
+    }
+
+    /// The opening as a call of its own.
+    pub async fn run(&self, conn: &mut SqliteConnection) -> Result<()> {
+        self.sent.store(true, Ordering::Relaxed);
+        sqlx::query(self.sql).execute(conn).await?;
+        Ok(())
+    }
+}
 
 /// The writer's queue: [`WriteGroups::run`] hands a write to the task that owns the writer
 /// between groups.
@@ -55,17 +80,19 @@ impl WriteGroups {
     }
 
     /// Runs `write` on the writer inside the next group, and answers once that group has
-    /// committed. A write that returns an error is rolled back to its savepoint, so it changes
-    /// nothing; one that must keep a record of a refusal (an idempotency key's error answer)
-    /// rolls back what it had begun itself ([`undo`]), writes the record, and returns the
-    /// refusal inside `Ok`.
+    /// committed. `write` first sends its [`Opening`]. A write that returns an error is rolled
+    /// back to its savepoint, so it changes nothing; one that must keep a record of a refusal
+    /// (an idempotency key's error answer) rolls back what it had begun itself ([`undo`]),
+    /// writes the record, and returns the refusal inside `Ok`.
     pub async fn run<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection, Opening) -> BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let work: Work = Box::new(move |conn| {
+        let work: Work = Box::new(move |conn, opening| {
             Box::pin(async move {
                 // A caller that has gone (its client hung up while the write queued) would only
                 // get a seat held, or paid, for nobody.
@@ -75,7 +102,7 @@ impl WriteGroups {
                         answer: Box::new(|_| {}),
                     };
                 }
-                let out = write(conn).await;
+                let out = write(conn, opening).await;
                 let failed = out.is_err();
                 Done {
                     failed,
@@ -132,11 +159,19 @@ async fn run_group(
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     let mut answers = Vec::with_capacity(group.len());
-    for (i, work) in group.into_iter().enumerate() {
-        let open = if i == 0 { FIRST } else { NEXT };
-        sqlx::query(open).execute(&mut *tx).await?;
-        let done = work(&mut tx).await;
-        if done.failed {
+    // Whether a write of the group has opened a savepoint yet.
+    let mut open = false;
+    for work in group {
+        let sent = Arc::new(AtomicBool::new(false));
+        let opening = Opening {
+            sql: if open { NEXT } else { FIRST },
+            sent: sent.clone(),
+        };
+        let done = work(&mut tx, opening).await;
+        let opened = sent.load(Ordering::Relaxed);
+        open |= opened;
+        // A write that failed before its opening wrote nothing.
+        if done.failed && opened {
             undo(&mut tx).await?;
         }
         answers.push(done.answer);
@@ -198,24 +233,57 @@ mod tests {
         }
     }
 
-    /// A write of `x` into `t`, refused after it wrote when `refuse`.
+    /// A write of `x` into `t`, refused after it wrote when `refuse`; an even `x` sends its
+    /// opening with its statement, an odd one alone.
     fn insert(
         x: i64,
         refuse: bool,
-    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<i64>> + Send + 'static
-    {
-        move |conn| {
+    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection, Opening) -> BoxFuture<'c, Result<i64>>
+    + Send
+    + 'static {
+        move |conn, opening| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO t (x) VALUES ($1)")
-                    .bind(x)
-                    .execute(&mut *conn)
-                    .await?;
+                let sql = "INSERT INTO t (x) VALUES ($1)";
+                let sql = if x % 2 == 0 {
+                    opening.before(sql)
+                } else {
+                    opening.run(conn).await?;
+                    sql.to_owned()
+                };
+                sqlx::query(&sql).bind(x).execute(&mut *conn).await?;
                 if refuse {
                     return Err(Error::SeatUnavailable);
                 }
                 Ok(x)
             })
         }
+    }
+
+    /// A write refused before it sent its opening wrote nothing, and the writes around it in
+    /// its group stand: it rolls nothing back, not even the write before it.
+    #[tokio::test]
+    async fn a_write_refused_before_its_opening_leaves_the_one_before_intact() {
+        let f = Fixture::new().await;
+        // The writer waits for the connection the test holds while the three writes queue, in
+        // the order they are spawned.
+        let held = f.pool.acquire().await.unwrap();
+        let (a, b, c) = (f.groups.clone(), f.groups.clone(), f.groups.clone());
+        let first = tokio::spawn(async move { a.run(insert(2, false)).await });
+        let refused = tokio::spawn(async move {
+            b.run(|_, _| Box::pin(async { Err::<i64, _>(Error::SeatUnavailable) }))
+                .await
+        });
+        let last = tokio::spawn(async move { c.run(insert(3, false)).await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        assert_eq!(first.await.unwrap().unwrap(), 2);
+        assert!(matches!(
+            refused.await.unwrap(),
+            Err(Error::SeatUnavailable)
+        ));
+        assert_eq!(last.await.unwrap().unwrap(), 3);
+        assert_eq!(f.groups.committed(), 1, "one group");
+        assert_eq!(f.rows().await, vec![2, 3]);
     }
 
     /// Twenty writes in one group, every other one refused after it wrote: each caller gets its

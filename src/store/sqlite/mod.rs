@@ -78,7 +78,7 @@ impl SqlStore<Sqlite> {
         };
         let key = idem.cloned();
         let w = Keyed { user_id, now, idem };
-        self.write_steps(w, move |conn| {
+        self.write_opened(w, move |conn, opening| {
             Box::pin(async move {
                 // The time of the payment is when it gets the database, not when it asked: a
                 // payment that waited for the writer past `heldUntil` must not sell the seat.
@@ -86,9 +86,10 @@ impl SqlStore<Sqlite> {
                 match known {
                     // A hold this instance made: its places are known, one call pays it.
                     Some(r) if !r.numbers.is_empty() && r.numbers.len() as i64 == r.quantity => {
-                        Self::pay_at_once(conn, r, user_id, now, key.as_ref()).await
+                        Self::pay_at_once(conn, opening, r, user_id, now, key.as_ref()).await
                     }
                     known => {
+                        opening.run(conn).await?;
                         Self::pay_steps(conn, user_id, reservation_id, now, key.as_ref(), known)
                             .await
                     }
@@ -107,11 +108,32 @@ impl SqlStore<Sqlite> {
             + 'static,
         T: Send + 'static,
     {
+        self.write_opened(w, move |conn, opening| {
+            Box::pin(async move {
+                opening.run(conn).await?;
+                steps(conn).await
+            })
+        })
+        .await
+    }
+
+    /// `write_steps` whose steps send the write's [`group::Opening`] themselves, at the head of
+    /// their first call.
+    async fn write_opened<T, F>(&self, w: Keyed<'_>, steps: F) -> Result<Replayable<T>>
+    where
+        F: for<'c> FnOnce(
+                &'c mut SqliteConnection,
+                group::Opening,
+            ) -> BoxFuture<'c, Result<Step<T>>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
         let (user_id, now, idem) = (w.user_id, w.now, w.idem.cloned());
         self.groups()?
-            .run(move |conn| {
+            .run(move |conn, opening| {
                 Box::pin(async move {
-                    let step = steps(conn).await?;
+                    let step = steps(conn, opening).await?;
                     settle(conn, user_id, idem.as_ref(), step, now).await
                 })
             })
@@ -145,7 +167,9 @@ impl SqlStore<Sqlite> {
         let request = r.clone();
         let held = self
             .groups()?
-            .run(move |conn| Box::pin(async move { hold_in(conn, &request).await }))
+            .run(move |conn, opening| {
+                Box::pin(async move { hold_in(conn, opening, &request).await })
+            })
             .await?;
         match (held, &wanted) {
             (Some(held), _) => Ok(Hold::Made(held)),
@@ -210,7 +234,11 @@ async fn settle<T>(
 /// The writes of a hold, inside a group's savepoint (`group.rs`): the steps of `encore_hold` in
 /// the PostgreSQL schema. `None`: fewer places are free than the order needs. SQLite's one
 /// writer serialises every hold, so no lock is taken by hand.
-async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<Reservation>> {
+async fn hold_in(
+    conn: &mut SqliteConnection,
+    opening: group::Opening,
+    r: &HoldRequest,
+) -> Result<Option<Reservation>> {
     // Whether the schedule's waiting list waits and the fan's holds and places (the first row),
     // then the free places of the order (one number a row), in one call to the writer.
     let limits = "SELECT EXISTS (SELECT 1 FROM waitlist
@@ -234,9 +262,9 @@ async fn hold_in(conn: &mut SqliteConnection, r: &HoldRequest) -> Result<Option<
             (*first, *last),
         ),
     };
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&opening.before(&format!(
         "{limits}; SELECT number, 0, 0 FROM seats WHERE {free} {pick}"
-    ))
+    )))
     .bind(r.user_id)
     .bind(r.concert_id)
     .bind(r.schedule_id)

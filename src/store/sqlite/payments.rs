@@ -14,6 +14,7 @@ use crate::money::Money;
 use crate::payments::{Paid, Payment};
 use crate::reservations::{Reservation, ReservationStatus};
 use crate::store::sql::{SqlStore, Step};
+use crate::store::sqlite::group::Opening;
 
 /// A whole payment as one string of statements (SQLite runs them in order, each binding its `$n`
 /// from the one list), each running only if the one before it did its part:
@@ -78,6 +79,7 @@ impl SqlStore<sqlx::Sqlite> {
     /// could not be sold. The same answers as the shared `pay_steps`.
     pub(crate) async fn pay_at_once(
         conn: &mut SqliteConnection,
+        opening: Opening,
         mut r: Reservation,
         user_id: Uuid,
         now: Millis,
@@ -99,7 +101,7 @@ impl SqlStore<sqlx::Sqlite> {
         let (before, after) = answer
             .split_once(&UNKNOWN_BALANCE.0.to_string())
             .ok_or_else(|| Error::internal("a payment's JSON without its balance"))?;
-        let rows: Vec<i64> = sqlx::query_scalar(PAY_AT_ONCE)
+        let rows: Vec<i64> = sqlx::query_scalar(&opening.before(PAY_AT_ONCE))
             .bind(user_id)
             .bind(r.price)
             .bind(now)
