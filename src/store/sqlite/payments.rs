@@ -16,6 +16,22 @@ use crate::reservations::{Reservation, ReservationStatus};
 use crate::store::sql::{SqlStore, Step};
 use crate::store::sqlite::group::Opening;
 
+/// The statements both payments share, after the confirm: the wallet debited `$2` at `$3` if its
+/// balance covers it (answering the balance), then the ledger line `$4` and the payment `$6` of
+/// reservation `$5`, each only if the statement before it changed a row.
+macro_rules! debit_and_record {
+    () => {
+        "
+     UPDATE wallets SET balance = balance - $2, updated_at = $3
+      WHERE user_id = $1 AND balance >= $2 AND changes() = 1 RETURNING balance;
+     INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reservation_id, created_at)
+     SELECT $4, $1, 'PAYMENT', -$2, balance, $5, $3 FROM wallets WHERE user_id = $1 AND changes() = 1;
+     INSERT INTO payments (id, reservation_id, user_id, amount, balance_after, created_at)
+     SELECT $6, $5, $1, $2, balance, $3 FROM wallets WHERE user_id = $1 AND changes() = 1;
+     "
+    };
+}
+
 /// A whole payment as one string of statements (SQLite runs them in order, each binding its `$n`
 /// from the one list), each running only if the one before it did its part:
 /// - the key claimed (`$14` NULL: no key), answering `-1`;
@@ -28,27 +44,23 @@ use crate::store::sqlite::group::Opening;
 ///
 /// So the rows answered say how far it got; the caller rolls a refusal back to the write's
 /// savepoint.
-const PAY_AT_ONCE: &str = "
-    INSERT INTO idempotency_keys (user_id, scope, key, fingerprint, status, body, created_at)
-    SELECT $1, $14, $15, $16, 0, '', $3 WHERE $14 IS NOT NULL ON CONFLICT DO NOTHING RETURNING -1;
-    UPDATE seats SET state = 'SOLD', held_until = NULL
-     WHERE schedule_id = $12 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $5)
-       AND reservation_id = $5 AND state = 'HELD' AND held_until > $3
-       AND ($14 IS NULL OR changes() = 1)
-    RETURNING number;
-    UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $3
-     WHERE id = $5 AND status || '' = 'HELD' AND changes() = $13 RETURNING 0;
-    UPDATE wallets SET balance = balance - $2, updated_at = $3
-     WHERE user_id = $1 AND balance >= $2 AND changes() = 1 RETURNING balance;
-    INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reservation_id, created_at)
-    SELECT $4, $1, 'PAYMENT', -$2, balance, $5, $3 FROM wallets WHERE user_id = $1 AND changes() = 1;
-    INSERT INTO payments (id, reservation_id, user_id, amount, balance_after, created_at)
-    SELECT $6, $5, $1, $2, balance, $3 FROM wallets WHERE user_id = $1 AND changes() = 1;
-    UPDATE idempotency_keys SET status = 201, body = $17 || (SELECT balance FROM wallets WHERE user_id = $1) || $18
-     WHERE user_id = $1 AND scope = $14 AND key = $15 AND EXISTS (SELECT 1 FROM payments WHERE id = $6);
-    INSERT INTO webhook_deliveries (webhook_id, event_id, type, body, created_at, status, attempts, next_at)
-    SELECT id, $7, $8, $9, $11, 'PENDING', 0, $11 FROM webhooks
-     WHERE events LIKE $10 AND EXISTS (SELECT 1 FROM payments WHERE id = $6)";
+const PAY_AT_ONCE: &str = concat!(
+    "INSERT INTO idempotency_keys (user_id, scope, key, fingerprint, status, body, created_at)
+     SELECT $1, $14, $15, $16, 0, '', $3 WHERE $14 IS NOT NULL ON CONFLICT DO NOTHING RETURNING -1;
+     UPDATE seats SET state = 'SOLD', held_until = NULL
+      WHERE schedule_id = $12 AND number IN (SELECT number FROM reservation_seats WHERE reservation_id = $5)
+        AND reservation_id = $5 AND state = 'HELD' AND held_until > $3
+        AND ($14 IS NULL OR changes() = 1)
+     RETURNING number;
+     UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $3
+      WHERE id = $5 AND status || '' = 'HELD' AND changes() = $13 RETURNING 0;",
+    debit_and_record!(),
+    "UPDATE idempotency_keys SET status = 201, body = $17 || (SELECT balance FROM wallets WHERE user_id = $1) || $18
+      WHERE user_id = $1 AND scope = $14 AND key = $15 AND EXISTS (SELECT 1 FROM payments WHERE id = $6);
+     INSERT INTO webhook_deliveries (webhook_id, event_id, type, body, created_at, status, attempts, next_at)
+     SELECT id, $7, $8, $9, $11, 'PENDING', 0, $11 FROM webhooks
+      WHERE events LIKE $10 AND EXISTS (SELECT 1 FROM payments WHERE id = $6)"
+);
 
 /// The balance in a payment's JSON while the real one is not known yet: the text around it is
 /// the key's answer. No other field of a payment can hold this text.
@@ -61,17 +73,13 @@ const UNKNOWN_BALANCE: Money = Money(i64::MIN);
 /// so the rows answered say how far it got: none, the hold was no longer HELD; one (the
 /// confirm's `0`), the balance was short; two, paid, the second being the balance after. The
 /// caller rolls a refusal back to the write's savepoint all the same.
-const CONFIRM_AND_DEBIT: &str = "
-    UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $3
-     WHERE id = $5 AND status || '' = 'HELD' RETURNING 0;
-    UPDATE wallets SET balance = balance - $2, updated_at = $3
-     WHERE user_id = $1 AND balance >= $2 AND changes() = 1 RETURNING balance;
-    INSERT INTO wallet_transactions (id, user_id, kind, amount, balance_after, reservation_id, created_at)
-    SELECT $4, $1, 'PAYMENT', -$2, balance, $5, $3 FROM wallets WHERE user_id = $1 AND changes() = 1;
-    INSERT INTO payments (id, reservation_id, user_id, amount, balance_after, created_at)
-    SELECT $6, $5, $1, $2, balance, $3 FROM wallets WHERE user_id = $1 AND changes() = 1;
-    INSERT INTO webhook_deliveries (webhook_id, event_id, type, body, created_at, status, attempts, next_at)
-    SELECT id, $7, $8, $9, $11, 'PENDING', 0, $11 FROM webhooks WHERE events LIKE $10 AND changes() = 1";
+const CONFIRM_AND_DEBIT: &str = concat!(
+    "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = $3
+      WHERE id = $5 AND status || '' = 'HELD' RETURNING 0;",
+    debit_and_record!(),
+    "INSERT INTO webhook_deliveries (webhook_id, event_id, type, body, created_at, status, attempts, next_at)
+     SELECT id, $7, $8, $9, $11, 'PENDING', 0, $11 FROM webhooks WHERE events LIKE $10 AND changes() = 1"
+);
 
 impl SqlStore<sqlx::Sqlite> {
     /// A payment of a hold whose places are known (`r.numbers`) in one call to the writer
