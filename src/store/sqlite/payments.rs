@@ -93,11 +93,11 @@ impl SqlStore<sqlx::Sqlite> {
         now: Millis,
         idem: Option<&IdemKey>,
     ) -> Result<Step<Paid>> {
+        // The answer's reservation as paid: the places the sale turns SOLD are its own `r.numbers`.
         r.numbers.sort_unstable();
-        let mut paid = r.clone();
-        paid.status = ReservationStatus::Confirmed;
-        paid.confirmed_at = Some(now);
-        let event = crate::webhooks::reservation_confirmed(&paid, user_id, now);
+        r.status = ReservationStatus::Confirmed;
+        r.confirmed_at = Some(now);
+        let event = crate::webhooks::reservation_confirmed(&r, user_id, now);
         let mut payment = Payment {
             id: Uuid::now_v7(),
             reservation_id: r.id,
@@ -146,8 +146,7 @@ impl SqlStore<sqlx::Sqlite> {
         if rows.len() < quantity {
             return Ok(Step::Refused(Self::unsold(conn, r.id).await?));
         }
-        let (sold, rest) = rows.split_at(quantity);
-        payment.balance_after = match rest {
+        payment.balance_after = match &rows[quantity..] {
             // The sweeper marked it EXPIRED in between: the hold lapsed, nothing is sold.
             [] => return Ok(Step::Refused(Error::HoldExpired)),
             [_] => return Ok(Step::Refused(Error::InsufficientBalance)),
@@ -159,11 +158,9 @@ impl SqlStore<sqlx::Sqlite> {
                 )));
             }
         };
-        paid.numbers = sold.to_vec();
-        paid.numbers.sort_unstable();
         Ok(Step::Done(Paid {
             payment,
-            reservation: paid,
+            reservation: r,
         }))
     }
 
