@@ -24,7 +24,7 @@ use crate::catalogue::{Concert, Schedule};
 use crate::clock::Millis;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::http::auth::{QueueTokenHeader, hash_key};
+use crate::http::auth::{Gated, hash_key};
 use crate::http::limits::Limits;
 use crate::http::{fallback, serve};
 use crate::queue::controls::{Admission, Controls, Policy};
@@ -214,14 +214,14 @@ impl Shared {
             .ok_or(Error::ScheduleNotFound)
     }
 
-    /// The live, ACTIVE ticket of `user` behind a gated call's `X-Queue-Token`; the caller then
+    /// The caller's live, ACTIVE ticket behind a gated call's `X-Queue-Token`; the handler then
     /// checks it is for the concert the call is about.
-    pub async fn queue_ticket(&self, token: QueueTokenHeader, user_id: Uuid) -> Result<GateTicket> {
-        let token = token.0.ok_or(Error::QueueTokenRequired)?;
+    pub async fn queue_ticket(&self, gate: &Gated) -> Result<GateTicket> {
+        let token = gate.token.0.as_deref().ok_or(Error::QueueTokenRequired)?;
         let now = clock::now();
-        let t = self.queue.verify(&token)?;
+        let t = self.queue.verify(token)?;
         let (_, adm) = self.admission(t.concert, now).await?;
-        self.queue.gate(t, &adm).await?.open_for(user_id)
+        self.queue.gate(t, &adm).await?.open_for(gate.user.0)
     }
 
     /// What an admitted fan's slot costs before a rate is observed (see `queue::rate::Prior`).

@@ -397,40 +397,46 @@ impl Layout {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn arena() -> Plan {
+impl Plan {
+    /// The small venue of the unit tests: seats 1–8 in section A (two rows of four), 9–10 in
+    /// B-2 (row AA), and three standing places, 11–13, in GA.
+    pub fn sample() -> Plan {
         serde_json::from_value(serde_json::json!({
-            "grades": [{"code": "VIP", "name": "VIP석", "price": 198000},
-                       {"code": "R", "name": "R석", "price": 154000}],
+            "grades": [{"code": "VIP", "name": "VIP석", "price": 100},
+                       {"code": "R", "name": "R석", "price": 50}],
             "sections": [
                 {"code": "A", "name": "Floor A", "grade": "VIP",
-                 "rows": [{"row": "1", "seats": 24}, {"row": "2", "seats": 26}]},
-                {"code": "GA", "name": "Standing", "grade": "R", "standing": 3000},
+                 "rows": [{"row": "1", "seats": 4}, {"row": "2", "seats": 4}]},
+                {"code": "GA", "name": "Standing", "grade": "VIP", "standing": 3},
                 {"code": "B-2", "name": "Tier B", "grade": "R",
-                 "rows": [{"row": "AA", "seats": 10}]}]
+                 "rows": [{"row": "AA", "seats": 2}]}]
         }))
         .unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn seats_are_numbered_in_plan_order_and_standing_places_after_them() {
-        let l = arena().layout().unwrap();
-        assert_eq!((l.seats, l.places), (60, 3060));
+        let l = Plan::sample().layout().unwrap();
+        assert_eq!((l.seats, l.places), (10, 13));
         assert_eq!(l.seat_number("A-1-1"), Some(1));
-        assert_eq!(l.seat_number("A-2-1"), Some(25));
-        assert_eq!(l.seat_number("B-2-AA-10"), Some(60));
-        assert_eq!(l.section("GA").unwrap().range(), 61..=3060);
-        assert_eq!(l.label(25).as_deref(), Some("A-2-1"));
-        assert_eq!(l.label(51).as_deref(), Some("B-2-AA-1"));
-        assert_eq!(l.label(61).as_deref(), Some("GA"));
-        assert_eq!(l.price(61), Some(Money(154000)));
-        assert_eq!(l.lowest_price(), Money(154000));
-        for missing in ["A-1-25", "A-3-1", "A-1-0", "Z-1-1", "GA-1-1", "A1-7", ""] {
+        assert_eq!(l.seat_number("A-2-1"), Some(5));
+        assert_eq!(l.seat_number("B-2-AA-2"), Some(10));
+        assert_eq!(l.section("GA").unwrap().range(), 11..=13);
+        assert_eq!(l.label(5).as_deref(), Some("A-2-1"));
+        assert_eq!(l.label(9).as_deref(), Some("B-2-AA-1"));
+        assert_eq!(l.label(11).as_deref(), Some("GA"));
+        assert_eq!(l.price(11), Some(Money(100)));
+        assert_eq!(l.price(9), Some(Money(50)));
+        assert_eq!(l.lowest_price(), Money(50));
+        for missing in ["A-1-5", "A-3-1", "A-1-0", "Z-1-1", "GA-1-1", "A1-7", ""] {
             assert_eq!(l.seat_number(missing), None, "{missing}");
         }
-        assert!(l.spot(0).is_none() && l.spot(3061).is_none());
+        assert!(l.spot(0).is_none() && l.spot(14).is_none());
         for n in 1..=l.seats {
             assert_eq!(l.seat_number(&l.label(n).unwrap()), Some(n));
         }
@@ -447,7 +453,7 @@ mod tests {
     #[test]
     fn bad_plans_name_the_field() {
         let check = |edit: fn(&mut Plan), field: &str| {
-            let mut p = arena();
+            let mut p = Plan::sample();
             edit(&mut p);
             let Err(Error::Validation(detail)) = p.layout() else {
                 panic!("{field} accepted");

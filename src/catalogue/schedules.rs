@@ -15,7 +15,7 @@ use super::{Schedule, ScheduleStatus, Seat};
 use crate::app::AppState;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
-use crate::http::auth::{Admin, AuthUser, QueueTokenHeader};
+use crate::http::auth::{Admin, Gated};
 use crate::http::extract::{Json, Path};
 
 /// Either a `plan`, or `seatCount` + `price` (one grade, one section, one row of seats).
@@ -150,11 +150,10 @@ pub async fn create_schedule(
     responses((status = 200, body = Items<Schedule>), (status = 404), (status = 422)))]
 pub async fn list_schedules(
     State(state): State<AppState>,
-    user: AuthUser,
-    token: QueueTokenHeader,
+    gate: Gated,
     Path(concert_id): Path<Uuid>,
 ) -> Result<JsonOut<Items<Schedule>>> {
-    let ticket = state.queue_ticket(token, user.0).await?;
+    let ticket = state.queue_ticket(&gate).await?;
     state.concert(concert_id).await?;
     ticket.admits(concert_id)?;
     let now = clock::now();
@@ -189,11 +188,10 @@ pub struct SeatList {
               (status = 422)))]
 pub async fn seats(
     State(state): State<AppState>,
-    user: AuthUser,
-    token: QueueTokenHeader,
+    gate: Gated,
     Path(schedule_id): Path<Uuid>,
 ) -> Result<JsonOut<SeatList>> {
-    let ticket = state.queue_ticket(token, user.0).await?;
+    let ticket = state.queue_ticket(&gate).await?;
     let schedule = state.schedule(schedule_id).await?;
     ticket.admits(schedule.concert_id)?;
     let layout = state.layout(schedule_id).await?;

@@ -23,7 +23,7 @@ use super::seat_states::Snapshot;
 use crate::app::AppState;
 use crate::clock::{self, Millis};
 use crate::error::{Error, Result};
-use crate::http::auth::{AuthUser, QueueTokenHeader};
+use crate::http::auth::Gated;
 use crate::http::extract::Path;
 
 /// The seat map. `status` spells each seat of a seated section, in number order (rows in
@@ -223,12 +223,11 @@ fn encode(id: Uuid, layout: &Layout, snap: &Snapshot) -> Result<Encoded> {
               (status = 404, description = "SCHEDULE_NOT_FOUND"), (status = 422)))]
 pub async fn seatmap(
     State(state): State<AppState>,
-    user: AuthUser,
-    token: QueueTokenHeader,
+    gate: Gated,
     Path(schedule_id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let ticket = state.queue_ticket(token, user.0).await?;
+    let ticket = state.queue_ticket(&gate).await?;
     let schedule = state.schedule(schedule_id).await?;
     ticket.admits(schedule.concert_id)?;
     let layout = state.layout(schedule_id).await?;

@@ -136,6 +136,24 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// A gated call's credentials, read in this order: the fan (`Authorization`), then the
+/// `X-Queue-Token` header. `AppState::queue_ticket` checks the token against the queue once the
+/// handler has its path and body, so a malformed request is refused before the queue is asked.
+pub struct Gated {
+    pub user: AuthUser,
+    pub token: QueueTokenHeader,
+}
+
+impl FromRequestParts<AppState> for Gated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let token = QueueTokenHeader::from_request_parts(parts, state).await?;
+        Ok(Gated { user, token })
+    }
+}
+
 /// The raw `X-Queue-Token` header, if any.
 pub struct QueueTokenHeader(pub Option<String>);
 

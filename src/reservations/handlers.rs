@@ -17,7 +17,7 @@ use crate::catalogue::plan::Layout;
 use crate::catalogue::seat_states::{AVAILABLE, HELD};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::http::auth::{AuthUser, QueueTokenHeader};
+use crate::http::auth::{AuthUser, Gated};
 use crate::http::extract::{Json, Path, Query};
 use crate::page::{Page, PageQuery};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -45,11 +45,10 @@ const PICKS: usize = 3;
               (status = 422, description = "BOOKING_CLOSED or VALIDATION_FAILED")))]
 pub async fn hold(
     State(state): State<AppState>,
-    user: AuthUser,
-    token: QueueTokenHeader,
+    gate: Gated,
     Json(body): Json<NewReservation>,
 ) -> Result<(StatusCode, JsonOut<ReservationView>)> {
-    let ticket = state.queue_ticket(token, user.0).await?;
+    let ticket = state.queue_ticket(&gate).await?;
     let schedule = state.schedule(body.schedule_id).await?;
     ticket.admits(schedule.concert_id)?;
     let layout = state.layout(schedule.id).await?;
@@ -80,7 +79,7 @@ pub async fn hold(
         if let Places::Seats(numbers) = &places {
             tried.extend(numbers.iter().copied());
         }
-        outcome = hold_places(&state, user.0, &schedule, &layout, places).await;
+        outcome = hold_places(&state, gate.user.0, &schedule, &layout, places).await;
         let lost_a_pick =
             matches!(outcome, Err(Error::SeatUnavailable)) && matches!(order, Order::Best { .. });
         if !lost_a_pick {

@@ -186,17 +186,7 @@ mod tests {
     use serde_json::json;
 
     fn layout() -> Layout {
-        let plan: Plan = serde_json::from_value(serde_json::json!({
-            "grades": [{"code": "VIP", "name": "VIP", "price": 100},
-                       {"code": "R", "name": "R", "price": 50}],
-            "sections": [
-                {"code": "A", "name": "A", "grade": "VIP",
-                 "rows": [{"row": "1", "seats": 4}, {"row": "2", "seats": 4}]},
-                {"code": "GA", "name": "Standing", "grade": "VIP", "standing": 3},
-                {"code": "B", "name": "B", "grade": "R", "rows": [{"row": "1", "seats": 2}]}]
-        }))
-        .unwrap();
-        plan.layout().unwrap()
+        Plan::sample().layout().unwrap()
     }
 
     fn snap(state: &[u8]) -> Snapshot {
