@@ -137,7 +137,7 @@ impl FromRequestParts<AppState> for Staff {
 }
 
 /// A gated call's credentials, read in this order: the fan (`Authorization`), then the
-/// `X-Queue-Token` header. `AppState::queue_ticket` checks the token against the queue once the
+/// `X-Queue-Token` header. `Shared::queue_ticket` checks the token against the queue once the
 /// handler has its path and body, so a malformed request is refused before the queue is asked.
 pub struct Gated {
     pub user: AuthUser,
