@@ -95,7 +95,8 @@ fn gap(position: Option<u64>) -> Duration {
                    keeps the ticket alive and ends after it turns ACTIVE, EXPIRED or SOLD_OUT.",
     params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = Ticket),
-              (status = 401), (status = 410),
+              (status = 401, description = "QUEUE_TOKEN_REQUIRED or QUEUE_TOKEN_INVALID (`token` missing, or not one this service signed)"),
+              (status = 410, description = "QUEUE_TOKEN_EXPIRED (never once the concert is sold out: the stream then opens on a SOLD_OUT ticket)"),
               (status = 429, description = "RATE_LIMITED: this ticket already has 3 streams open")))]
 pub async fn events(
     State(state): State<AppState>,
