@@ -9,7 +9,7 @@ import { notify, clearNotice } from '../notice.js';
 import { fail, loadFailed } from '../errors.js';
 import { go, requireUser } from '../router.js';
 import { joinQueue } from './queue.js';
-import { chargeForm } from './wallet.js';
+import { balanceCover } from '../cover.js';
 import { reservationSeats, shortNames, seatTable } from '../seatnames.js';
 
 const EXPIRED_NAV_DELAY_MS = 1500;
@@ -45,10 +45,6 @@ export async function pageCheckout(ctx, main, [rid]) {
   }
 
   const schedule = cache.schedules.get(r.scheduleId);
-  let balance = wallet.balance;
-  const balanceEl = h('dd', { id: 'checkout-balance' });
-  const afterLabel = h('dt');
-  const afterEl = h('dd', { id: 'checkout-after' });
   // Why Pay is disabled, beside it (and named by it for screen readers).
   const payNote = h('p', { class: 'pay-note', id: 'pay-note', hidden: true });
   const cdValue = h('span', { class: 'countdown-value', id: 'countdown' });
@@ -58,32 +54,12 @@ export async function pageCheckout(ctx, main, [rid]) {
     type: 'button', class: 'button primary big', id: 'pay', 'aria-describedby': 'pay-note',
   }, t('checkout.pay', { price: money(r.price) }));
   const cancelBtn = h('button', { type: 'button', class: 'button', id: 'cancel-hold' }, t('checkout.cancel'));
-  const topup = h('div', { class: 'topup-slot' });
 
   let paying = false;
   let over = false;
-  // Pay is offered only when the balance covers the price; the shortfall is said, never a negative balance.
-  const syncPay = () => { payBtn.disabled = paying || over || balance < r.price; };
-  const renderBalance = (force = false) => {
-    const short = r.price - balance;
-    balanceEl.textContent = money(balance);
-    afterLabel.textContent = short > 0 ? t('checkout.short') : t('checkout.after');
-    afterEl.textContent = money(Math.abs(short));
-    afterEl.classList.toggle('short', short > 0);
-    payNote.hidden = short <= 0;
-    payNote.textContent = short > 0 ? t('checkout.payBlocked', { amount: money(short) }) : '';
-    syncPay();
-    topup.replaceChildren();
-    if (short > 0 || force) {
-      topup.append(h('section', { class: 'panel panel--warn', 'aria-labelledby': 'topup-title' },
-        h('h2', { id: 'topup-title' }, t('wallet.charge')),
-        h('p', null, t('checkout.notEnough', { amount: money(short) })),
-        chargeForm(ctx, {
-          suggested: Math.ceil(Math.max(1, short) / 10000) * 10000,
-          onCharged: (res) => { balance = res.balance; renderBalance(); payBtn.focus(); },
-        })));
-    }
-  };
+  const cover = balanceCover(ctx, r.price, {
+    payBtn, payNote, blocked: () => paying || over, ids: { balance: 'checkout-balance', after: 'checkout-after' }, titled: true,
+  });
 
   body.replaceChildren(
     h('section', { class: 'panel ticket-summary' },
@@ -93,14 +69,11 @@ export async function pageCheckout(ctx, main, [rid]) {
         h('div', null, h('dt', null, t('checkout.price')), h('dd', { id: 'checkout-total' }, money(r.price)))),
       seatTable(r, { id: 'checkout-seats' })),
     countdown,
-    h('section', { class: 'panel' },
-      h('dl', { class: 'facts' },
-        h('div', null, h('dt', null, t('checkout.balance')), balanceEl),
-        h('div', null, afterLabel, afterEl))),
-    topup,
+    h('section', { class: 'panel' }, cover.facts),
+    cover.topup,
     h('div', { class: 'actions' }, payBtn, cancelBtn),
     payNote);
-  renderBalance();
+  cover.set(wallet.balance);
 
   // ---- countdown to heldUntil
   const until = Date.parse(r.heldUntil);
@@ -150,12 +123,8 @@ export async function pageCheckout(ctx, main, [rid]) {
       if (!ctx.alive()) return;
       if (!isTransient(e)) payKey = uuid(); // a definite answer ends this intent
       if (e.code === 'INSUFFICIENT_BALANCE') {
-        notify(errorText(e.code), 'error');
-        try { balance = (await api('GET', '/wallet')).balance; } catch { /* keep what we know */ }
+        await cover.shortfall(e.code);
         if (!ctx.alive()) return;
-        renderBalance(true);
-        const amount = topup.querySelector('input');
-        if (amount) amount.focus();
       } else if (e.code === 'HOLD_EXPIRED' || e.code === 'SEAT_UNAVAILABLE' || e.code === 'RESERVATION_NOT_HELD') {
         paying = false;
         backToSeats(errorText(e.code));
@@ -172,7 +141,7 @@ export async function pageCheckout(ctx, main, [rid]) {
     }
     paying = false;
     if (expiredWhilePaying) { backToSeats(t('checkout.expired', { seats: names(r) })); return; }
-    syncPay();
+    cover.sync();
     cancelBtn.disabled = false;
     payBtn.textContent = t('checkout.pay', { price: money(r.price) });
   });
@@ -195,7 +164,7 @@ export async function pageCheckout(ctx, main, [rid]) {
       fail(ctx, e);
     }
     cancelBtn.disabled = false;
-    syncPay();
+    cover.sync();
     cancelBtn.textContent = t('checkout.cancel');
   });
 }

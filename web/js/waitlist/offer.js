@@ -1,12 +1,13 @@
 // An offer from the waiting list, inside its entry: the places held for the fan, a countdown to the
-// end of the hold, the balance with an inline top-up, and Pay (as at checkout: one key per intent).
+// end of the hold, the balance with an inline top-up (`cover.js`, as at checkout), and Pay (one key
+// per intent).
 import { t, errorText } from '../i18n.js';
 import { h, announce } from '../dom.js';
 import { money, clock } from '../format.js';
 import { api, isTransient, uuid } from '../api.js';
 import { notify } from '../notice.js';
 import { fail } from '../errors.js';
-import { chargeForm } from '../pages/wallet.js';
+import { balanceCover } from '../cover.js';
 import { reservationSeats, shortNames, seatTable } from '../seatnames.js';
 
 /**
@@ -18,50 +19,21 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
   const cdValue = h('span', { class: 'countdown-value wl-countdown' });
   const countdown = h('div', { class: 'countdown', role: 'timer', 'aria-label': t('wl.heldFor') },
     h('span', { class: 'label' }, t('wl.heldFor')), cdValue);
-  const balanceEl = h('dd', { class: 'wl-balance' }, '…');
-  const afterLabel = h('dt', null, t('checkout.after'));
-  const afterEl = h('dd');
   const noteId = `wl-pay-note-${r.id}`;
   const payNote = h('p', { class: 'pay-note', id: noteId, hidden: true });
   const payBtn = h('button', { type: 'button', class: 'button primary big wl-pay', 'aria-describedby': noteId, disabled: true },
     t('checkout.pay', { price: money(r.price) }));
-  const topup = h('div', { class: 'topup-slot' });
+  let paying = false;
+  let over = false;
+  const cover = balanceCover(ctx, r.price, { payBtn, payNote, blocked: () => paying || over });
   const el = h('div', { class: 'wl-offer' },
     seatTable(r),
     countdown,
-    h('dl', { class: 'facts' },
-      h('div', null, h('dt', null, t('checkout.balance')), balanceEl),
-      h('div', null, afterLabel, afterEl)),
-    topup,
+    cover.facts,
+    cover.topup,
     h('div', { class: 'actions' }, payBtn),
     payNote);
-
-  let balance = null;
-  let paying = false;
-  let over = false;
-  const syncPay = () => { payBtn.disabled = paying || over || balance === null || balance < r.price; };
-  // As at checkout: Pay opens once the balance covers the total; the shortfall is said beside it.
-  const renderBalance = (force = false) => {
-    if (balance === null) return;
-    const short = r.price - balance;
-    balanceEl.textContent = money(balance);
-    afterLabel.textContent = short > 0 ? t('checkout.short') : t('checkout.after');
-    afterEl.textContent = money(Math.abs(short));
-    afterEl.classList.toggle('short', short > 0);
-    payNote.hidden = short <= 0;
-    payNote.textContent = short > 0 ? t('checkout.payBlocked', { amount: money(short) }) : '';
-    syncPay();
-    topup.replaceChildren();
-    if (short > 0 || force) {
-      topup.append(h('section', { class: 'panel panel--warn', 'aria-label': t('wallet.charge') },
-        h('p', null, t('checkout.notEnough', { amount: money(short) })),
-        chargeForm(ctx, {
-          suggested: Math.ceil(Math.max(1, short) / 10000) * 10000,
-          onCharged: (res) => { balance = res.balance; renderBalance(); if (!payBtn.disabled) payBtn.focus(); },
-        })));
-    }
-  };
-  api('GET', '/wallet').then((w) => { if (ctx.alive() && !over) { balance = w.balance; renderBalance(); } })
+  api('GET', '/wallet').then((w) => { if (ctx.alive() && !over) cover.set(w.balance); })
     .catch((e) => fail(ctx, e));
 
   const until = Date.parse(r.heldUntil);
@@ -70,7 +42,7 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
   const lapse = () => {
     over = true;
     clearInterval(iv);
-    syncPay();
+    cover.sync();
     onLapsed();
   };
   const tick = () => {
@@ -93,7 +65,7 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
   payBtn.addEventListener('click', async () => {
     if (paying || over || payBtn.disabled) return;
     paying = true;
-    syncPay();
+    cover.sync();
     payBtn.textContent = t('checkout.paying');
     try {
       const payment = await api('POST', '/payments', { body: { reservationId: r.id }, idem: payKey });
@@ -113,12 +85,8 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
         return;
       }
       if (e.code === 'INSUFFICIENT_BALANCE') {
-        notify(errorText(e.code), 'error');
-        try { balance = (await api('GET', '/wallet')).balance; } catch { /* keep what we know */ }
+        await cover.shortfall(e.code);
         if (!ctx.alive()) return;
-        renderBalance(true);
-        const amount = topup.querySelector('input');
-        if (amount) amount.focus();
       } else {
         fail(ctx, e);
       }
@@ -126,7 +94,7 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
     paying = false;
     payBtn.textContent = t('checkout.pay', { price: money(r.price) });
     if (lapsedWhilePaying) { lapse(); return; }
-    syncPay();
+    cover.sync();
   });
 
   return { el, stop: () => { over = true; clearInterval(iv); } };
