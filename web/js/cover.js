@@ -1,10 +1,11 @@
 // The balance beside a Pay button (checkout, a waiting-list offer): what is left after paying, or
 // the shortfall, and an inline top-up while the balance does not cover the price. Pay opens only
 // once it does; a shortfall is said beside Pay (its note), never shown as a negative balance.
+// And the payment itself: one Idempotency-Key per intent.
 import { t, errorText } from './i18n.js';
 import { h } from './dom.js';
 import { money } from './format.js';
-import { api } from './api.js';
+import { api, isTransient, uuid } from './api.js';
 import { notify } from './notice.js';
 import { chargeForm } from './pages/wallet.js';
 
@@ -67,5 +68,22 @@ export function balanceCover(ctx, price, { payBtn, payNote, blocked, ids = {}, t
       const amount = topup.querySelector('input');
       if (amount) amount.focus();
     },
+  };
+}
+
+/**
+ * Pays reservation `id`: the same Idempotency-Key on every call (a retry after a lost answer, a
+ * double click) until an answer is definite, so an intent charges once; the next call after a
+ * definite refusal is a new intent. Resolves to the Payment, or throws the API's error.
+ */
+export function payIntent(id) {
+  let key = uuid();
+  return async () => {
+    try {
+      return await api('POST', '/payments', { body: { reservationId: id }, idem: key });
+    } catch (e) {
+      if (!isTransient(e)) key = uuid();
+      throw e;
+    }
   };
 }

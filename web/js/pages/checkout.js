@@ -4,12 +4,12 @@ import { t, errorText } from '../i18n.js';
 import { h, heading, announce } from '../dom.js';
 import { money, timeEl, clock } from '../format.js';
 import { session } from '../session.js';
-import { api, cache, getConcert, isTransient, notFound, effectiveStatus, uuid } from '../api.js';
+import { api, cache, getConcert, notFound, effectiveStatus } from '../api.js';
 import { notify, clearNotice } from '../notice.js';
 import { fail, loadFailed } from '../errors.js';
 import { go, requireUser } from '../router.js';
 import { joinQueue } from './queue.js';
-import { balanceCover } from '../cover.js';
+import { balanceCover, payIntent } from '../cover.js';
 import { reservationSeats, shortNames, seatTable } from '../seatnames.js';
 
 const EXPIRED_NAV_DELAY_MS = 1500;
@@ -104,7 +104,7 @@ export async function pageCheckout(ctx, main, [rid]) {
   tick();
 
   // ---- pay: one Idempotency-Key per intent, kept across retries and double clicks
-  let payKey = uuid();
+  const pay = payIntent(r.id);
   payBtn.addEventListener('click', async () => {
     if (paying || over || payBtn.disabled) return;
     paying = true;
@@ -112,7 +112,7 @@ export async function pageCheckout(ctx, main, [rid]) {
     cancelBtn.disabled = true;
     payBtn.textContent = t('checkout.paying');
     try {
-      const payment = await api('POST', '/payments', { body: { reservationId: r.id }, idem: payKey });
+      const payment = await pay();
       if (!ctx.alive()) return;
       over = true;
       clearInterval(iv);
@@ -121,7 +121,6 @@ export async function pageCheckout(ctx, main, [rid]) {
       return;
     } catch (e) {
       if (!ctx.alive()) return;
-      if (!isTransient(e)) payKey = uuid(); // a definite answer ends this intent
       if (e.code === 'INSUFFICIENT_BALANCE') {
         await cover.shortfall(e.code);
         if (!ctx.alive()) return;

@@ -4,10 +4,10 @@
 import { t, errorText } from '../i18n.js';
 import { h, announce } from '../dom.js';
 import { money, clock } from '../format.js';
-import { api, isTransient, uuid } from '../api.js';
+import { api } from '../api.js';
 import { notify } from '../notice.js';
 import { fail } from '../errors.js';
-import { balanceCover } from '../cover.js';
+import { balanceCover, payIntent } from '../cover.js';
 import { reservationSeats, shortNames, seatTable } from '../seatnames.js';
 
 /**
@@ -61,14 +61,14 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
   tick();
   announce(t('wl.offerSay', { seats, time: clock(Math.max(0, Math.ceil((until - Date.now()) / 1000))) }));
 
-  let payKey = uuid();
+  const pay = payIntent(r.id);
   payBtn.addEventListener('click', async () => {
     if (paying || over || payBtn.disabled) return;
     paying = true;
     cover.sync();
     payBtn.textContent = t('checkout.paying');
     try {
-      const payment = await api('POST', '/payments', { body: { reservationId: r.id }, idem: payKey });
+      const payment = await pay();
       if (!ctx.alive()) return;
       over = true;
       clearInterval(iv);
@@ -76,7 +76,6 @@ export function offerView(ctx, r, { onPaid, onLapsed }) {
       return;
     } catch (e) {
       if (!ctx.alive()) return;
-      if (!isTransient(e)) payKey = uuid(); // a definite answer ends this intent
       if (e.code === 'ALREADY_PAID') { over = true; clearInterval(iv); onPaid(null); return; }
       if (['HOLD_EXPIRED', 'RESERVATION_NOT_HELD', 'RESERVATION_NOT_FOUND'].includes(e.code)) {
         paying = false;
