@@ -521,9 +521,7 @@ async fn a_hold_made_on_one_instance_shows_on_the_others_seat_map() {
         json!({"seats": ["A-1-3"]}),
         json!({"section": "GA", "quantity": 2}),
     ] {
-        let mut body = order;
-        body["scheduleId"] = json!(schedule);
-        let r = apps[0].order(fan, token, body).await;
+        let r = apps[0].order(fan, token, &schedule, order).await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
     // The other instance rereads the places it has not seen change within about a second.

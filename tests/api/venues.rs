@@ -33,7 +33,10 @@ impl TestApp {
             .await
     }
 
-    pub async fn order(&self, user: &User, token: &str, body: Value) -> Resp {
+    /// `POST /reservations` of the order `body` (seats, or a section or grade and a quantity)
+    /// on `schedule`.
+    pub async fn order(&self, user: &User, token: &str, schedule: &str, mut body: Value) -> Resp {
+        body["scheduleId"] = json!(schedule);
         self.post("reservations", Some(user), Some(token), body)
             .await
     }
@@ -233,7 +236,8 @@ async fn the_seat_map_shows_holds_and_answers_304_while_nothing_changed() {
         .order(
             other,
             other_token,
-            json!({"scheduleId": schedule, "seats": ["A-1-2", "A-2-1"]}),
+            &schedule,
+            json!({"seats": ["A-1-2", "A-2-1"]}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -257,7 +261,8 @@ async fn an_order_of_named_seats_is_held_paid_and_freed_as_one() {
         .order(
             &fan,
             &token,
-            json!({"scheduleId": schedule, "seats": ["B-1-2", "A-1-4"]}),
+            &schedule,
+            json!({"seats": ["B-1-2", "A-1-4"]}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -273,7 +278,8 @@ async fn an_order_of_named_seats_is_held_paid_and_freed_as_one() {
         .order(
             &fan,
             &token,
-            json!({"scheduleId": schedule, "seats": ["A-1-4", "B-1-2"]}),
+            &schedule,
+            json!({"seats": ["A-1-4", "B-1-2"]}),
         )
         .await;
     assert_eq!((again.status, again.str("id")), (200, r.str("id")));
@@ -281,7 +287,8 @@ async fn an_order_of_named_seats_is_held_paid_and_freed_as_one() {
         .order(
             &fan,
             &token,
-            json!({"scheduleId": schedule, "seats": ["A-1-3", "A-1-4"]}),
+            &schedule,
+            json!({"seats": ["A-1-3", "A-1-4"]}),
         )
         .await;
     assert_eq!((overlap.status, overlap.code()), (409, "SEAT_UNAVAILABLE"));
@@ -307,7 +314,8 @@ async fn an_order_of_named_seats_is_held_paid_and_freed_as_one() {
         .order(
             &fan,
             &token,
-            json!({"scheduleId": schedule, "seats": ["B-1-2", "A-1-4"]}),
+            &schedule,
+            json!({"seats": ["B-1-2", "A-1-4"]}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -376,9 +384,7 @@ async fn bad_orders_change_nothing() {
             "VALIDATION_FAILED",
         ),
     ] {
-        let mut body = body;
-        body["scheduleId"] = json!(schedule);
-        let r = app.order(&fan, &token, body.clone()).await;
+        let r = app.order(&fan, &token, &schedule, body.clone()).await;
         assert_eq!((r.status, r.code()), (status, code), "{body}");
     }
     let map = app.seatmap(&fan, &token, &schedule).await;
@@ -394,18 +400,15 @@ async fn best_available_takes_adjacent_seats_front_rows_first_and_standing_by_co
     let (fan, token) = &fans[0];
     // Row 1 of A has seats 1-4: seat 2 taken leaves no block of three there.
     let r = app
-        .order(
-            fan,
-            token,
-            json!({"scheduleId": schedule, "seats": ["A-1-2"]}),
-        )
+        .order(fan, token, &schedule, json!({"seats": ["A-1-2"]}))
         .await;
     assert_eq!(r.status, 201);
     let r = app
         .order(
             fan,
             token,
-            json!({"scheduleId": schedule, "section": "A", "quantity": 3}),
+            &schedule,
+            json!({"section": "A", "quantity": 3}),
         )
         .await;
     assert_eq!(labels(&r), ["A-2-1", "A-2-2", "A-2-3"]);
@@ -413,7 +416,8 @@ async fn best_available_takes_adjacent_seats_front_rows_first_and_standing_by_co
         .order(
             fan,
             token,
-            json!({"scheduleId": schedule, "grade": "VIP", "quantity": 2}),
+            &schedule,
+            json!({"grade": "VIP", "quantity": 2}),
         )
         .await;
     assert_eq!(labels(&r), ["A-1-3", "A-1-4"], "front row first");
@@ -423,7 +427,8 @@ async fn best_available_takes_adjacent_seats_front_rows_first_and_standing_by_co
         .order(
             fan,
             token,
-            json!({"scheduleId": schedule, "section": "GA", "quantity": 3}),
+            &schedule,
+            json!({"section": "GA", "quantity": 3}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -437,7 +442,8 @@ async fn best_available_takes_adjacent_seats_front_rows_first_and_standing_by_co
         .order(
             fan,
             token,
-            json!({"scheduleId": schedule, "section": "GA", "quantity": 3}),
+            &schedule,
+            json!({"section": "GA", "quantity": 3}),
         )
         .await;
     assert_eq!(
@@ -448,11 +454,7 @@ async fn best_available_takes_adjacent_seats_front_rows_first_and_standing_by_co
     // Grade R prefers a block of B's row, before the standing floor.
     let (fan, token) = &fans[2];
     let r = app
-        .order(
-            fan,
-            token,
-            json!({"scheduleId": schedule, "grade": "R", "quantity": 2}),
-        )
+        .order(fan, token, &schedule, json!({"grade": "R", "quantity": 2}))
         .await;
     assert_eq!(labels(&r), ["B-1-1", "B-1-2"]);
 }
@@ -466,36 +468,24 @@ async fn the_cap_counts_holds_and_paid_places_over_every_schedule_of_the_concert
     let (fan, token) = app.admitted_fans(&concert, 1).await.remove(0);
     app.charge(&fan, 1_000_000).await;
     let r = app
-        .order(
-            &fan,
-            &token,
-            json!({"scheduleId": one, "seats": ["B-1-1", "B-1-2"]}),
-        )
+        .order(&fan, &token, &one, json!({"seats": ["B-1-1", "B-1-2"]}))
         .await;
     assert_eq!(app.pay(&fan, &r.str("id"), None).await.status, 201);
     // Paying ended the queue ticket: a new round of the queue does not reset the count.
     let token = app.admitted(&fan, &concert).await;
     let r = app
-        .order(
-            &fan,
-            &token,
-            json!({"scheduleId": two, "section": "GA", "quantity": 2}),
-        )
+        .order(&fan, &token, &two, json!({"section": "GA", "quantity": 2}))
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let r = app
-        .order(&fan, &token, json!({"scheduleId": two, "seats": ["A-1-1"]}))
+        .order(&fan, &token, &two, json!({"seats": ["A-1-1"]}))
         .await;
     assert_eq!((r.status, r.code()), (409, "TICKET_LIMIT_REACHED"));
     let other = app.concert().await;
     let elsewhere = app.plan_schedule(&other, arena(10)).await.str("id");
     let token = app.admitted(&fan, &other).await;
     let r = app
-        .order(
-            &fan,
-            &token,
-            json!({"scheduleId": elsewhere, "seats": ["A-1-1"]}),
-        )
+        .order(&fan, &token, &elsewhere, json!({"seats": ["A-1-1"]}))
         .await;
     assert_eq!(r.status, 201, "another concert has its own count");
 }
@@ -513,11 +503,7 @@ async fn a_hundred_orders_sharing_one_seat_make_one_winner_and_hold_nothing_else
     let fans = app.admitted_fans(&concert, 100).await;
     let answers = join_all(fans.iter().enumerate().map(|(i, (fan, token))| {
         let own = format!("S-{}-{}", i / 10 + 1, i % 10 + 1);
-        app.order(
-            fan,
-            token,
-            json!({"scheduleId": schedule, "seats": [own, "S-11-1"]}),
-        )
+        app.order(fan, token, &schedule, json!({"seats": [own, "S-11-1"]}))
     }))
     .await;
     let won: Vec<&Resp> = answers.iter().filter(|r| r.status == 201).collect();
@@ -548,11 +534,11 @@ async fn twenty_concurrent_orders_of_one_fan_never_pass_the_cap() {
     let (fan, token) = app.admitted_fans(&concert, 1).await.remove(0);
     let answers = join_all((0..20).map(|i| {
         let body = if i % 2 == 0 {
-            json!({"scheduleId": schedule, "section": "GA", "quantity": 1})
+            json!({"section": "GA", "quantity": 1})
         } else {
-            json!({"scheduleId": schedule, "seats": [format!("B-1-{}", i / 2 + 1)]})
+            json!({"seats": [format!("B-1-{}", i / 2 + 1)]})
         };
-        app.order(&fan, &token, body)
+        app.order(&fan, &token, &schedule, body)
     }))
     .await;
     let held = answers.iter().filter(|r| r.status == 201).count();
@@ -576,7 +562,8 @@ async fn a_standing_section_of_a_hundred_sells_exactly_a_hundred_to_five_hundred
         app.order(
             fan,
             token,
-            json!({"scheduleId": schedule, "section": "GA", "quantity": 1}),
+            &schedule,
+            json!({"section": "GA", "quantity": 1}),
         )
     }))
     .await;
@@ -611,7 +598,8 @@ async fn every_place_of_a_lapsed_order_comes_free() {
         .order(
             &fan,
             &token,
-            json!({"scheduleId": schedule, "grade": "R", "quantity": 4}),
+            &schedule,
+            json!({"grade": "R", "quantity": 4}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
