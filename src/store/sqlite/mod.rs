@@ -231,6 +231,30 @@ async fn settle<T>(
     }
 }
 
+/// What a hold looks at first, in one call to the writer: whether the schedule's waiting list
+/// waits and the fan's live holds on the schedule and places in the concert (the first row), then
+/// the free places of the order (one number a row), by `$pick`.
+macro_rules! hold_look {
+    ($pick:literal) => {
+        concat!(
+            "SELECT EXISTS (SELECT 1 FROM waitlist
+                             WHERE schedule_id = $3 AND status IN ('WAITING', 'OFFERING')),
+                    COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
+                    COALESCE(SUM(CASE WHEN status = 'CONFIRMED'
+                                        OR (status = 'HELD' AND held_until > $4) THEN quantity END), 0)
+               FROM reservations WHERE user_id = $1 AND concert_id = $2;
+             SELECT number, 0, 0 FROM seats
+              WHERE schedule_id = $3 AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $4)) ",
+            $pick
+        )
+    };
+}
+/// Named seats: those of `$5` (a JSON array) that are free.
+const HOLD_LOOK_SEATS: &str =
+    hold_look!("AND number IN (SELECT value FROM json_each($5)) ORDER BY number");
+/// A count of places: the first `$8` free ones numbered `$6..=$7`.
+const HOLD_LOOK_COUNT: &str = hold_look!("AND number BETWEEN $6 AND $7 ORDER BY number LIMIT $8");
+
 /// The writes of a hold, inside a group's savepoint (`group.rs`): the steps of `encore_hold` in
 /// the PostgreSQL schema. `None`: fewer places are free than the order needs. SQLite's one
 /// writer serialises every hold, so no lock is taken by hand.
@@ -239,42 +263,22 @@ async fn hold_in(
     opening: group::Opening,
     r: &HoldRequest,
 ) -> Result<Option<Reservation>> {
-    // Whether the schedule's waiting list waits and the fan's holds and places (the first row),
-    // then the free places of the order (one number a row), in one call to the writer.
-    let limits = "SELECT EXISTS (SELECT 1 FROM waitlist
-                                  WHERE schedule_id = $3 AND status IN ('WAITING', 'OFFERING')),
-                         COUNT(CASE WHEN schedule_id = $3 AND status = 'HELD' AND held_until > $4 THEN 1 END),
-                         COALESCE(SUM(CASE WHEN status = 'CONFIRMED'
-                                             OR (status = 'HELD' AND held_until > $4) THEN quantity END), 0)
-                    FROM reservations WHERE user_id = $1 AND concert_id = $2";
-    let free =
-        "schedule_id = $3 AND (state = 'AVAILABLE' OR (state = 'HELD' AND held_until <= $4))";
     // `$5`: the seats asked for (a JSON array); `$6` to `$8`: the range and the count.
-    let (pick, seats, (first, last)) = match &r.places {
-        Places::Seats(numbers) => (
-            "AND number IN (SELECT value FROM json_each($5)) ORDER BY number",
-            json(numbers),
-            (0, 0),
-        ),
-        Places::Count { first, last, .. } => (
-            "AND number BETWEEN $6 AND $7 ORDER BY number LIMIT $8",
-            String::new(),
-            (*first, *last),
-        ),
+    let (look, seats, (first, last)) = match &r.places {
+        Places::Seats(numbers) => (HOLD_LOOK_SEATS, json(numbers), (0, 0)),
+        Places::Count { first, last, .. } => (HOLD_LOOK_COUNT, String::new(), (*first, *last)),
     };
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&opening.before(&format!(
-        "{limits}; SELECT number, 0, 0 FROM seats WHERE {free} {pick}"
-    )))
-    .bind(r.user_id)
-    .bind(r.concert_id)
-    .bind(r.schedule_id)
-    .bind(r.now)
-    .bind(seats)
-    .bind(first)
-    .bind(last)
-    .bind(r.places.count())
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&opening.before(look))
+        .bind(r.user_id)
+        .bind(r.concert_id)
+        .bind(r.schedule_id)
+        .bind(r.now)
+        .bind(seats)
+        .bind(first)
+        .bind(last)
+        .bind(r.places.count())
+        .fetch_all(&mut *conn)
+        .await?;
     let Some((&(waiting, holds, places), free_places)) = rows.split_first() else {
         return Err(Error::internal("a hold's limits answered no row"));
     };
